@@ -1,0 +1,1 @@
+"""The HTTP face of the service: FastAPI app, REST routers, GraphQL wiring."""

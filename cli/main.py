@@ -1,0 +1,63 @@
+"""``oversight``: set up the warehouse, load feed batches, generate a demo province, serve the API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.loading import load_command
+from cli.serving import demo_command, serve_command
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The warehouse schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the warehouse schema and its shipped reference data."""
+    from schema.db import default_engine
+    from schema.migrate import current_revision, upgrade
+
+    engine = default_engine()
+    upgrade(engine, revision)
+    console.print(f"warehouse at revision [bold]{current_revision(engine)}[/] ({engine.url.render_as_string()})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the warehouse's schema revision."""
+    from schema.db import default_engine
+    from schema.migrate import current_revision
+
+    console.print(current_revision(default_engine()) or "empty (run: oversight db upgrade)")
+
+
+@app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the batch into.")],
+    scale: Annotated[str, typer.Option(help="small (≈20k payments), medium (≈500k) or province (≈5M).")] = "small",
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or xlsx.")] = "csv",
+    encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8 or gb18030.")] = "utf-8",
+) -> None:
+    """Generate a realistic demo province (Henan) in the canonical feed format, with planted anomalies."""
+    from cli.loading import generate_batch
+
+    generate_batch(out, scale=scale, seed=seed, fmt=fmt, encoding=encoding)
+
+
+app.command("load")(load_command)
+app.command("serve")(serve_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Sources in (feed batches, later source systems) and channels out."""

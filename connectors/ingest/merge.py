@@ -1,0 +1,205 @@
+"""Applying one chunk of parsed feed rows to a warehouse table: latest ``update_time`` wins.
+
+Rows arrive already parsed and in the database's own representation (see :class:`Adapter`). A chunk is
+applied inside the caller's transaction: lookup of the stored versions, then inserts and updates. The
+rules of ``feeds.md``: a stored record is replaced when the incoming ``update_time`` is later or equal
+(ties: the later record in load order wins); identical content is left alone; older records are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from schema.base import Kind
+from schema.feed import FeedTable
+
+LOOKUP_BATCH = 2000
+PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
+
+
+def stored_columns(ft: FeedTable) -> list[str]:
+    """The order of values in a prepared row: feed columns, derived columns, state, provenance."""
+    cols = [c.column for c in ft.columns] + list(ft.derived)
+    if not ft.soft_state:
+        cols += ["is_deleted", "update_time"]
+    return cols + list(PROVENANCE)
+
+
+class Adapter:
+    """Python values → what the DB-API driver stores for the SQLAlchemy column types (SQLite wants text)."""
+
+    def __init__(self, dialect: str, kinds: Sequence[Kind | None]) -> None:
+        self.sqlite = dialect == "sqlite"
+        self.params = "?" if self.sqlite else "%s"
+        self._dates = [i for i, k in enumerate(kinds) if k is Kind.DATE]
+        self._datetimes = [i for i, k in enumerate(kinds) if k is Kind.DATETIME]
+        self._flags = [i for i, k in enumerate(kinds) if k is Kind.FLAG]
+
+    def datetime(self, value: datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def row(self, values: list[Any]) -> list[Any]:
+        if self.sqlite:
+            for i in self._dates:
+                v = values[i]
+                if v is not None:
+                    values[i] = v.isoformat()
+            for i in self._datetimes:
+                v = values[i]
+                if v is not None:
+                    values[i] = v.strftime("%Y-%m-%d %H:%M:%S.%f")
+            for i in self._flags:
+                v = values[i]
+                if v is not None:
+                    values[i] = int(v)
+        return values
+
+
+@dataclass(slots=True)
+class Pending:
+    line: int
+    key: tuple[Any, ...]
+    update_time: Any  # in the database's representation
+    deleting: bool
+    digest: str
+    row: list[Any]
+
+
+@dataclass(slots=True)
+class Counts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in ("read", "inserted", "updated", "unchanged", "stale", "deleted", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _older(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and a < b
+
+
+class TableWriter:
+    def __init__(self, ft: FeedTable, dialect: str, file_name: str) -> None:
+        self.ft = ft
+        self.dialect = dialect
+        self.file_name = file_name
+        self.columns = stored_columns(ft)
+        p = "?" if dialect == "sqlite" else "%s"
+        self._p = p
+        cols = ", ".join(self.columns)
+        self._insert = f"INSERT INTO {ft.name} ({cols}) VALUES ({', '.join([p] * len(self.columns))})"
+        key_set = set(ft.key)
+        self._update_cols = [c for c in self.columns if c not in key_set]
+        self._key_pos = [self.columns.index(k) for k in ft.key]
+        self._update_pos = [self.columns.index(c) for c in self._update_cols]
+        sets = ", ".join(f"{c} = {p}" for c in self._update_cols)
+        where = " AND ".join(f"{k} = {p}" for k in ft.key)
+        self._update = f"UPDATE {ft.name} SET {sets} WHERE {where}"
+
+    def _lookup(self, conn: Connection, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        width = len(self.ft.key)
+        key_cols = ", ".join(self.ft.key)
+        p = self._p
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            part = keys[start : start + LOOKUP_BATCH]
+            if width == 1:
+                cond = f"{key_cols} IN ({', '.join([p] * len(part))})"
+                params: list[Any] = [k[0] for k in part]
+            else:
+                row = "(" + ", ".join([p] * width) + ")"
+                cond = f"({key_cols}) IN (VALUES {', '.join([row] * len(part))})"
+                params = [v for k in part for v in k]
+            sql = (f"SELECT {key_cols}, update_time, src_hash, is_deleted, src_file, src_line "
+                   f"FROM {self.ft.name} WHERE {cond}")
+            for rec in conn.exec_driver_sql(sql, tuple(params)):
+                found[tuple(rec[:width])] = tuple(rec[width:])
+        return found
+
+    def apply(self, conn: Connection, pending: Iterable[Pending]) -> Counts:
+        counts = Counts()
+        winners: dict[tuple[Any, ...], Pending] = {}
+        for p in pending:
+            current = winners.get(p.key)
+            if current is not None:
+                counts.stale += 1  # one of the two never reaches the warehouse
+                if _older(p.update_time, current.update_time):
+                    continue
+            winners[p.key] = p
+        stored = self._lookup(conn, list(winners))
+        inserts: list[list[Any]] = []
+        updates: list[list[Any]] = []
+        for key, p in winners.items():
+            old = stored.get(key)
+            if old is None:
+                inserts.append(p.row)
+                if p.deleting:
+                    counts.deleted += 1
+                else:
+                    counts.inserted += 1
+                continue
+            old_time, old_hash, old_deleted, old_file, old_line = old
+            if old_hash == p.digest:
+                counts.unchanged += 1
+            elif _older(p.update_time, old_time) or (
+                p.update_time == old_time and old_file == self.file_name and old_line > p.line
+            ):
+                counts.stale += 1  # the stored record is newer, or later in this same file
+            else:
+                updates.append([p.row[i] for i in self._update_pos] + [p.row[i] for i in self._key_pos])
+                if p.deleting and not old_deleted:
+                    counts.deleted += 1
+                else:
+                    counts.updated += 1
+        if inserts:
+            self._write_inserts(conn, inserts)
+        if updates:
+            _executemany(conn, self._update, updates)
+        return counts
+
+    def _write_inserts(self, conn: Connection, rows: list[list[Any]]) -> None:
+        if self.dialect == "postgresql":
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        _executemany(conn, self._insert, rows)
+
+
+def _executemany(conn: Connection, sql: str, rows: list[list[Any]]) -> None:
+    # straight to the DB-API cursor: the hot path of a load, where SQLAlchemy's per-call work shows
+    cur = conn.connection.cursor()
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
+
+
+def existing_values(conn: Connection, table: str, column: str, values: set[Any], dialect: str) -> set[Any]:
+    """Which of ``values`` are stored in ``table.column`` (deleted records count: they still exist)."""
+    p = "?" if dialect == "sqlite" else "%s"
+    found: set[Any] = set()
+    items = sorted(values)
+    for start in range(0, len(items), LOOKUP_BATCH):
+        part = items[start : start + LOOKUP_BATCH]
+        sql = f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join([p] * len(part))})"
+        found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(part)))
+    return found
+
+

@@ -1,0 +1,70 @@
+"""Engines and sessions for the warehouse, on SQLite (embedded default) or PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the warehouse lives."""
+
+    model_config = SettingsConfigDict(env_prefix="OVERSIGHT_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./oversight.db",
+        description="SQLAlchemy URL of the warehouse: a SQLite file (default) or postgresql+psycopg://…",
+    )
+    statement_timeout_ms: int = Field(
+        default=30_000, description="Longest time one SQL statement of an API request may run (PostgreSQL)."
+    )
+
+
+def normalise_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` form and use the psycopg 3 driver for it."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs: object) -> Engine:
+    """An engine configured the same way for every caller (CLI, API, tests)."""
+    url = normalise_url(url or DatabaseSettings().database_url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets the API read while a load writes; NORMAL sync is durable across application crashes in WAL.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=OFF")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+@cache
+def default_engine() -> Engine:
+    return make_engine()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back on error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,23 @@
+"""All warehouse models, imported in one place so the metadata is complete (Alembic, tests, the loader)."""
+
+from schema.base import Base
+from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAlloc
+from schema.classification import Classification, CodeSet
+from schema.loading import LoadRun, LoadTableReport, Quarantine
+from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
+from schema.payment import PayDetail, PayVoucher
+from schema.risk import ExtRisk
+
+# Feed tables in load order: a table comes after every table its rows must reference.
+FEED_MODELS = (
+    MofDiv, MofDep, Agency, Account, SpeFund, Project, SpeFundAlloc, BgtInfo, BgtAdj, PayPlan,
+    PayVoucher, PayDetail, GovExec, ExtRisk,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "Base", "metadata", "FEED_MODELS", "MofDiv", "RegionClosure", "MofDep", "Agency", "Project", "Account",
+    "SpeFund", "SpeFundAlloc", "BgtInfo", "BgtAdj", "PayPlan", "GovExec", "PayVoucher", "PayDetail", "ExtRisk",
+    "LoadRun", "LoadTableReport", "Quarantine", "Classification", "CodeSet",
+]

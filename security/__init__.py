@@ -1,0 +1,1 @@
+"""Identity, scope, masking, audit and limits."""
