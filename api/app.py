@@ -12,7 +12,11 @@ to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are de
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="fiscal-oversight", version="0.1.0", description=DESCRIPTION,
-                  default_response_class=ORJSONResponse)
+    app = FastAPI(
+        title="fiscal-oversight",
+        version="0.1.0",
+        description=DESCRIPTION,
+        default_response_class=ORJSONResponse,
+    )
     app.include_router(health_router)
     return app

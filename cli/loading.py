@@ -7,21 +7,39 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 console = Console()
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description:<16}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def load_command(
-    path: Annotated[Path, typer.Argument(help="The batch folder (one file per table, optional manifest.json).")],
-    source: Annotated[str | None, typer.Option(help="Source name recorded on every row (default: the "
-                                                    "manifest's, else 'files').")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="The batch folder (one file per table, optional manifest.json).")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source name recorded on every row (default: the manifest's, else 'files')."),
+    ] = None,
     chunk_size: Annotated[int, typer.Option(help="Rows per committed chunk.", min=100)] = 5000,
 ) -> None:
     """Load a feed batch: upserts by update_time, soft deletes, quarantine, a report per table."""
@@ -64,8 +82,13 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
         if r.status == "rejected":
             table.add_row(r.table, "[red]rejected[/]", "", "", "", "", "", "")
             continue
-        table.add_row(r.table, *(f"{v:,}" for v in (c.read, c.inserted, c.updated, c.unchanged, c.stale,
-                                                    c.deleted, c.quarantined)))
+        table.add_row(
+            r.table,
+            *(
+                f"{v:,}"
+                for v in (c.read, c.inserted, c.updated, c.unchanged, c.stale, c.deleted, c.quarantined)
+            ),
+        )
     console.print(table)
     for r in report.tables:
         if r.status == "rejected":
@@ -78,7 +101,9 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
         console.print(f"updated {line}")
     quarantined = sum(r.counts.quarantined for r in report.tables)
     if quarantined:
-        console.print(f"[yellow]{quarantined:,} rows quarantined[/]: see `oversight quarantine {report.run_id}`")
+        console.print(
+            f"[yellow]{quarantined:,} rows quarantined[/]: see `oversight quarantine {report.run_id}`"
+        )
 
 
 def generate_batch(out: Path, *, scale: str, seed: int, fmt: str, encoding: str) -> dict[str, int]:

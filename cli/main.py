@@ -28,7 +28,9 @@ def db_upgrade(
 
     engine = default_engine()
     upgrade(engine, revision)
-    console.print(f"warehouse at revision [bold]{current_revision(engine)}[/] ({engine.url.render_as_string()})")
+    console.print(
+        f"warehouse at revision [bold]{current_revision(engine)}[/] ({engine.url.render_as_string()})"
+    )
 
 
 @db_app.command("current")
@@ -43,7 +45,9 @@ def db_current() -> None:
 @app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the batch into.")],
-    scale: Annotated[str, typer.Option(help="small (≈20k payments), medium (≈500k) or province (≈5M).")] = "small",
+    scale: Annotated[
+        str, typer.Option(help="small (≈20k payments), medium (≈500k) or province (≈5M).")
+    ] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or xlsx.")] = "csv",
     encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8 or gb18030.")] = "utf-8",

@@ -20,8 +20,15 @@ def serve_command(
     import uvicorn
 
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def demo_command(

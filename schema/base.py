@@ -109,7 +109,15 @@ class Provenance:
     loaded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # UTC, naive
 
 
-PROVENANCE_COLUMNS = ("is_deleted", "update_time", "src_name", "src_run_id", "src_file", "src_line",
-                      "src_hash", "loaded_at")
+PROVENANCE_COLUMNS = (
+    "is_deleted",
+    "update_time",
+    "src_name",
+    "src_run_id",
+    "src_file",
+    "src_line",
+    "src_hash",
+    "loaded_at",
+)
 
 __all__ = ["Base", "Kind", "FeedField", "feed", "Provenance", "PROVENANCE_COLUMNS", "date", "datetime"]

@@ -69,9 +69,16 @@ def _feed_table(model: type) -> FeedTable:
         if not spec:
             continue
         name = spec["name"] or (col.name[:-4] if col.name.endswith("_fen") else col.name)
-        ff = FeedField(name=name, kind=spec["kind"], required=spec["required"], code_set=spec["code_set"],
-                       choices=spec["choices"], min_value=spec["min_value"], max_value=spec["max_value"],
-                       aliases=spec["aliases"])
+        ff = FeedField(
+            name=name,
+            kind=spec["kind"],
+            required=spec["required"],
+            code_set=spec["code_set"],
+            choices=spec["choices"],
+            min_value=spec["min_value"],
+            max_value=spec["max_value"],
+            aliases=spec["aliases"],
+        )
         columns.append(FeedColumn(col.name, ff))
         # every region a row names must be a known finance region, except a region's own parent
         if ff.kind is Kind.REGION and table.name != "mof_div":
@@ -85,8 +92,9 @@ def _feed_table(model: type) -> FeedTable:
         for alias in c.field.aliases:
             by_name[alias] = i
     key = tuple(getattr(model, "__feed_key__"))
-    return FeedTable(table.name, table, key, tuple(columns), soft_state, tuple(derived), tuple(references),
-                     by_name)
+    return FeedTable(
+        table.name, table, key, tuple(columns), soft_state, tuple(derived), tuple(references), by_name
+    )
 
 
 @cache

@@ -10,14 +10,46 @@ from schema.risk import ExtRisk
 
 # Feed tables in load order: a table comes after every table its rows must reference.
 FEED_MODELS = (
-    MofDiv, MofDep, Agency, Account, SpeFund, Project, SpeFundAlloc, BgtInfo, BgtAdj, PayPlan,
-    PayVoucher, PayDetail, GovExec, ExtRisk,
+    MofDiv,
+    MofDep,
+    Agency,
+    Account,
+    SpeFund,
+    Project,
+    SpeFundAlloc,
+    BgtInfo,
+    BgtAdj,
+    PayPlan,
+    PayVoucher,
+    PayDetail,
+    GovExec,
+    ExtRisk,
 )
 
 metadata = Base.metadata
 
 __all__ = [
-    "Base", "metadata", "FEED_MODELS", "MofDiv", "RegionClosure", "MofDep", "Agency", "Project", "Account",
-    "SpeFund", "SpeFundAlloc", "BgtInfo", "BgtAdj", "PayPlan", "GovExec", "PayVoucher", "PayDetail", "ExtRisk",
-    "LoadRun", "LoadTableReport", "Quarantine", "Classification", "CodeSet",
+    "Base",
+    "metadata",
+    "FEED_MODELS",
+    "MofDiv",
+    "RegionClosure",
+    "MofDep",
+    "Agency",
+    "Project",
+    "Account",
+    "SpeFund",
+    "SpeFundAlloc",
+    "BgtInfo",
+    "BgtAdj",
+    "PayPlan",
+    "GovExec",
+    "PayVoucher",
+    "PayDetail",
+    "ExtRisk",
+    "LoadRun",
+    "LoadTableReport",
+    "Quarantine",
+    "Classification",
+    "CodeSet",
 ]

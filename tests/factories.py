@@ -16,33 +16,66 @@ ZHENGZHOU = "410100000"
 JINSHUI = "410105000"
 
 
-def agency(code: str, name: str, region: str = ZHENGZHOU, dept: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"agency_code": code, "agency_name": name, "mof_div_code": region, "dept_code": dept or code,
-            "update_time": "2025-01-02T09:00:00", **extra}
+def agency(
+    code: str, name: str, region: str = ZHENGZHOU, dept: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "agency_code": code,
+        "agency_name": name,
+        "mof_div_code": region,
+        "dept_code": dept or code,
+        "update_time": "2025-01-02T09:00:00",
+        **extra,
+    }
 
 
-def indicator(bgt_id: str, amount: str, region: str = ZHENGZHOU, agency_code: str | None = "001001",
-              **extra: Any) -> dict[str, Any]:
-    row = {"bgt_id": bgt_id, "mof_div_code": region, "fiscal_year": "2025", "cor_bgt_doc_no": f"郑财预〔2025〕{bgt_id}号",
-           "doc_date": "2025-01-10", "agency_code": agency_code, "fund_type_code": "1", "exp_func_code": "2050203",
-           "amount": amount, "update_time": "2025-01-10T09:00:00"}
+def indicator(
+    bgt_id: str, amount: str, region: str = ZHENGZHOU, agency_code: str | None = "001001", **extra: Any
+) -> dict[str, Any]:
+    row = {
+        "bgt_id": bgt_id,
+        "mof_div_code": region,
+        "fiscal_year": "2025",
+        "cor_bgt_doc_no": f"郑财预〔2025〕{bgt_id}号",
+        "doc_date": "2025-01-10",
+        "agency_code": agency_code,
+        "fund_type_code": "1",
+        "exp_func_code": "2050203",
+        "amount": amount,
+        "update_time": "2025-01-10T09:00:00",
+    }
     row.update(extra)
     return row
 
 
 def payment(pay_cert_id: str, amount: str, **extra: Any) -> dict[str, Any]:
-    row = {"pay_cert_id": pay_cert_id, "pay_cert_no": "NO" + pay_cert_id, "bgt_id": "B1", "fiscal_year": "2025",
-           "mof_div_code": ZHENGZHOU, "agency_code": "001001", "vou_date": "2025-03-04", "pay_amt": amount,
-           "payee_acct_name": "河南中原建设工程有限公司", "payee_acct_no": "6222000011112222",
-           "unifsoc_cred_code": "91410100MA44XXXX1A", "payee_type": "3", "use_des": "购置办公设备",
-           "set_mode_code": "1", "fund_type_code": "1", "exp_func_code": "2050203",
-           "update_time": "2025-03-04T10:00:00", "is_deleted": "0"}
+    row = {
+        "pay_cert_id": pay_cert_id,
+        "pay_cert_no": "NO" + pay_cert_id,
+        "bgt_id": "B1",
+        "fiscal_year": "2025",
+        "mof_div_code": ZHENGZHOU,
+        "agency_code": "001001",
+        "vou_date": "2025-03-04",
+        "pay_amt": amount,
+        "payee_acct_name": "河南中原建设工程有限公司",
+        "payee_acct_no": "6222000011112222",
+        "unifsoc_cred_code": "91410100MA44XXXX1A",
+        "payee_type": "3",
+        "use_des": "购置办公设备",
+        "set_mode_code": "1",
+        "fund_type_code": "1",
+        "exp_func_code": "2050203",
+        "update_time": "2025-03-04T10:00:00",
+        "is_deleted": "0",
+    }
     row.update(extra)
     return row
 
 
-def write_table(folder: Path, table: str, rows: list[dict[str, Any]], fmt: str = "csv",
-                encoding: str = "utf-8") -> Path:
+def write_table(
+    folder: Path, table: str, rows: list[dict[str, Any]], fmt: str = "csv", encoding: str = "utf-8"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     header: list[str] = []
     for row in rows:
@@ -78,7 +111,11 @@ def write_manifest(folder: Path, *, source: str = "test", encoding: str | None =
             with path.open("rb") as fh:
                 rows = sum(1 for line in fh if line.strip()) - (1 if fmt == "csv" else 0)
             tables[table] = {"rows": rows, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    manifest: dict[str, Any] = {"source": source, "extracted_at": "2025-12-31T18:00:00+08:00", "tables": tables}
+    manifest: dict[str, Any] = {
+        "source": source,
+        "extracted_at": "2025-12-31T18:00:00+08:00",
+        "tables": tables,
+    }
     if encoding:
         manifest["encoding"] = encoding
     (folder / "manifest.json").write_bytes(orjson.dumps(manifest))

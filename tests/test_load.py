@@ -17,8 +17,13 @@ from tests.factories import agency, indicator, payment, warehouse_snapshot, writ
 
 
 def base_batch(folder: Path, payments: list[dict], fmt: str = "csv", encoding: str = "utf-8") -> Path:
-    write_table(folder, "agency", [agency("001", "郑州市教育局"), agency("001001", "郑州市第一初级中学", dept="001")],
-                fmt, encoding)
+    write_table(
+        folder,
+        "agency",
+        [agency("001", "郑州市教育局"), agency("001001", "郑州市第一初级中学", dept="001")],
+        fmt,
+        encoding,
+    )
     write_table(folder, "ba_bgt_info", [indicator("B1", "1000000.00")], fmt, encoding)
     write_table(folder, "pay_voucher", payments, fmt, encoding)
     return folder
@@ -30,8 +35,14 @@ def report_of(report, table: str):  # type: ignore[no-untyped-def]
 
 def cli(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OVERSIGHT_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_loading_the_same_batch_twice_changes_nothing(engine: Engine, tmp_path: Path) -> None:
@@ -49,9 +60,15 @@ def test_loading_the_same_batch_twice_changes_nothing(engine: Engine, tmp_path: 
 
 
 def test_latest_update_time_wins_and_older_records_are_ignored(engine: Engine, tmp_path: Path) -> None:
-    load_batch(engine, base_batch(tmp_path / "b1", [payment("P1", "100.00", update_time="2025-03-04T10:00:00")]))
-    newer = load_batch(engine, base_batch(tmp_path / "b2", [payment("P1", "200.00", update_time="2025-03-05T10:00:00")]))
-    older = load_batch(engine, base_batch(tmp_path / "b3", [payment("P1", "300.00", update_time="2025-03-01T10:00:00")]))
+    load_batch(
+        engine, base_batch(tmp_path / "b1", [payment("P1", "100.00", update_time="2025-03-04T10:00:00")])
+    )
+    newer = load_batch(
+        engine, base_batch(tmp_path / "b2", [payment("P1", "200.00", update_time="2025-03-05T10:00:00")])
+    )
+    older = load_batch(
+        engine, base_batch(tmp_path / "b3", [payment("P1", "300.00", update_time="2025-03-01T10:00:00")])
+    )
     assert report_of(newer, "pay_voucher").counts.updated == 1
     assert report_of(older, "pay_voucher").counts.stale == 1
     with engine.connect() as conn:
@@ -59,23 +76,38 @@ def test_latest_update_time_wins_and_older_records_are_ignored(engine: Engine, t
 
 
 def test_a_tie_goes_to_the_later_record_in_load_order(engine: Engine, tmp_path: Path) -> None:
-    rows = [payment("P1", "1.00"), payment("P1", "2.00"), payment("P1", "3.00", update_time="2025-01-01T00:00:00")]
+    rows = [
+        payment("P1", "1.00"),
+        payment("P1", "2.00"),
+        payment("P1", "3.00", update_time="2025-01-01T00:00:00"),
+    ]
     report = load_batch(engine, base_batch(tmp_path / "b", rows))
     with engine.connect() as conn:
         assert conn.execute(select(PayVoucher.pay_amt_fen)).scalar_one() == 200
     assert report_of(report, "pay_voucher").counts.stale == 2
     # across chunks too, and a rerun of the same file is recognised as unchanged
-    load_batch(engine, base_batch(tmp_path / "c", [payment("P2", "1.00"), payment("P2", "2.00")]), chunk_size=1)
-    again = load_batch(engine, base_batch(tmp_path / "c", [payment("P2", "1.00"), payment("P2", "2.00")]), chunk_size=1)
+    load_batch(
+        engine, base_batch(tmp_path / "c", [payment("P2", "1.00"), payment("P2", "2.00")]), chunk_size=1
+    )
+    again = load_batch(
+        engine, base_batch(tmp_path / "c", [payment("P2", "1.00"), payment("P2", "2.00")]), chunk_size=1
+    )
     with engine.connect() as conn:
-        assert conn.execute(select(PayVoucher.pay_amt_fen).where(PayVoucher.pay_cert_id == "P2")).scalar_one() == 200
+        assert (
+            conn.execute(select(PayVoucher.pay_amt_fen).where(PayVoucher.pay_cert_id == "P2")).scalar_one()
+            == 200
+        )
     assert report_of(again, "pay_voucher").counts.updated == 0
 
 
 def test_a_soft_delete_keeps_the_row_but_counts_it_as_deleted(engine: Engine, tmp_path: Path) -> None:
     load_batch(engine, base_batch(tmp_path / "b1", [payment("P1", "1.00"), payment("P2", "2.00")]))
-    report = load_batch(engine, base_batch(tmp_path / "b2", [payment("P2", "2.00", is_deleted="是",
-                                                                    update_time="2025-03-06T00:00:00")]))
+    report = load_batch(
+        engine,
+        base_batch(
+            tmp_path / "b2", [payment("P2", "2.00", is_deleted="是", update_time="2025-03-06T00:00:00")]
+        ),
+    )
     assert report_of(report, "pay_voucher").counts.deleted == 1
     with engine.connect() as conn:
         live = conn.execute(select(func.sum(PayVoucher.pay_amt_fen)).where(PayVoucher.is_deleted.is_(False)))
@@ -83,7 +115,9 @@ def test_a_soft_delete_keeps_the_row_but_counts_it_as_deleted(engine: Engine, tm
         assert conn.execute(select(func.count()).select_from(PayVoucher)).scalar_one() == 2
 
 
-def test_a_thousand_malformed_rows_are_quarantined_and_the_good_rows_stored(engine: Engine, tmp_path: Path) -> None:
+def test_a_thousand_malformed_rows_are_quarantined_and_the_good_rows_stored(
+    engine: Engine, tmp_path: Path
+) -> None:
     rows = []
     bad_lines = {}
     for i in range(3000):
@@ -104,8 +138,11 @@ def test_a_thousand_malformed_rows_are_quarantined_and_the_good_rows_stored(engi
     assert result.returncode == 0, result.stdout + result.stderr
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(PayVoucher)).scalar_one()
-        quarantined = conn.execute(select(Quarantine.line, Quarantine.field, Quarantine.reason)
-                                   .where(Quarantine.table_name == "pay_voucher")).all()
+        quarantined = conn.execute(
+            select(Quarantine.line, Quarantine.field, Quarantine.reason).where(
+                Quarantine.table_name == "pay_voucher"
+            )
+        ).all()
     assert len(bad_lines) >= 1000
     assert stored == 3000 - len(bad_lines)
     assert {q.line: q.field for q in quarantined} == bad_lines
@@ -119,12 +156,23 @@ def test_bad_rows_of_every_kind_name_their_field_and_reason(engine: Engine, tmp_
     (folder / "pay_voucher.csv").write_text(
         (folder / "pay_voucher.csv").read_text(encoding="utf-8")
         + "P9,NO9,B1\n"  # too few fields
-        + 'P8,"unterminated\n', encoding="utf-8")
-    write_table(folder, "ba_bgt_info", [indicator("B1", "10.00"),
-                                        indicator("B2", "10.00", rec_div_code="410105000"),  # both set
-                                        indicator("B3", "10.00", agency_code=None)])  # neither set
-    write_table(folder, "pay_detail", [{"pay_detail_id": "D1", "pay_cert_id": "NOPE", "payee_acct_name": "张三",
-                                        "pay_amt": "1.00"}])
+        + 'P8,"unterminated\n',
+        encoding="utf-8",
+    )
+    write_table(
+        folder,
+        "ba_bgt_info",
+        [
+            indicator("B1", "10.00"),
+            indicator("B2", "10.00", rec_div_code="410105000"),  # both set
+            indicator("B3", "10.00", agency_code=None),
+        ],
+    )  # neither set
+    write_table(
+        folder,
+        "pay_detail",
+        [{"pay_detail_id": "D1", "pay_cert_id": "NOPE", "payee_acct_name": "张三", "pay_amt": "1.00"}],
+    )
     report = load_batch(engine, folder)
     with engine.connect() as conn:
         rows = {(q.table_name, q.line): (q.field, q.reason) for q in conn.execute(select(Quarantine))}
@@ -150,11 +198,16 @@ def test_codes_keep_their_leading_zeros(engine: Engine, tmp_path: Path) -> None:
         assert set(conn.execute(select(Agency.agency_code)).scalars()) == {"001", "001001"}
 
 
-@pytest.mark.parametrize("fmt,encoding", [("csv", "gb18030"), ("csv", "gbk"), ("jsonl", "utf-8"),
-                                          ("xlsx", "utf-8")])
-def test_every_file_form_loads_to_the_same_warehouse(engine: Engine, tmp_path: Path, fmt: str,
-                                                     encoding: str) -> None:
-    rows = [payment(f"P{i}", f"{i * 7}.0{i % 10}", use_des=f"购置办公设备（第{i}批），含“引号”") for i in range(50)]
+@pytest.mark.parametrize(
+    "fmt,encoding", [("csv", "gb18030"), ("csv", "gbk"), ("jsonl", "utf-8"), ("xlsx", "utf-8")]
+)
+def test_every_file_form_loads_to_the_same_warehouse(
+    engine: Engine, tmp_path: Path, fmt: str, encoding: str
+) -> None:
+    rows = [
+        payment(f"P{i}", f"{i * 7}.0{i % 10}", use_des=f"购置办公设备（第{i}批），含“引号”")
+        for i in range(50)
+    ]
     load_batch(engine, base_batch(tmp_path / "utf8", rows))
     reference = warehouse_snapshot(engine, with_lines=False)
     with engine.begin() as conn:

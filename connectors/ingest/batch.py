@@ -80,7 +80,7 @@ def _read_manifest(batch: Batch, manifest: Path) -> None:
     if source is not None and not isinstance(source, str):
         raise BatchError("manifest.json: 'source' must be a string")
     if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
-        raise BatchError("manifest.json: 'tables' must map table names to {\"rows\": N, \"sha256\": \"…\"}")
+        raise BatchError('manifest.json: \'tables\' must map table names to {"rows": N, "sha256": "…"}')
     if encoding is not None:
         import codecs
 

@@ -7,6 +7,7 @@ Each parser takes the stripped, non-empty text of a field and returns the stored
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -59,7 +60,7 @@ def parse_date(text: str) -> date:
 
 
 def parse_datetime(text: str) -> datetime:
-    """ISO 8601; a value without an offset is Asia/Shanghai time. Stored as naive UTC."""
+    """ISO 8601; a value without an offset is Asia/Shanghai time. Returned as naive UTC."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -67,6 +68,19 @@ def parse_datetime(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=SHANGHAI)
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+# The warehouse keeps dates as ``YYYY-MM-DD`` and date-times as naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``:
+# SQLAlchemy's own text form on SQLite, and input PostgreSQL casts. Feeds repeat the same dates endlessly,
+# so the stored forms are cached.
+@lru_cache(maxsize=1 << 16)
+def stored_date(text: str) -> str:
+    return parse_date(text).isoformat()
+
+
+@lru_cache(maxsize=1 << 16)
+def stored_datetime(text: str) -> str:
+    return parse_datetime(text).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def parse_amount(text: str) -> int:
@@ -93,21 +107,28 @@ PARSERS: dict[Kind, Callable[[str], Any]] = {
     Kind.REGION: parse_region,
     Kind.TEXT: parse_text,
     Kind.INT: parse_int,
-    Kind.DATE: parse_date,
-    Kind.DATETIME: parse_datetime,
+    Kind.DATE: stored_date,
+    Kind.DATETIME: stored_datetime,
     Kind.AMOUNT: parse_amount,
     Kind.FLAG: parse_flag,
 }
 
 
-def value_parser(ff: FeedField, code_sets: dict[str, dict[str, str]]) -> Callable[[str], Any]:
-    """The parser for one field, with its code-set, choice and range checks folded in."""
-    base = PARSERS[ff.kind]
-    allowed: frozenset[str] | None = None
+def allowed_values(ff: FeedField, code_sets: dict[str, dict[str, str]]) -> frozenset[str] | None:
     if ff.code_set:
-        allowed = frozenset(code_sets[ff.code_set])
-    elif ff.choices:
-        allowed = frozenset(ff.choices)
+        return frozenset(code_sets[ff.code_set])
+    if ff.choices:
+        return frozenset(ff.choices)
+    return None
+
+
+def value_parser(ff: FeedField, code_sets: dict[str, dict[str, str]]) -> Callable[[str], Any]:
+    """The parser for one field, with its code-set, choice and range checks folded in.
+
+    Values of small domains (regions, years, months, code-set members, flags) are cached."""
+    base = PARSERS[ff.kind]
+    allowed = allowed_values(ff, code_sets)
+    parser = base
     if allowed is not None:
         listed = ", ".join(sorted(allowed))
 
@@ -117,8 +138,8 @@ def value_parser(ff: FeedField, code_sets: dict[str, dict[str, str]]) -> Callabl
                 raise BadValue(f"{text!r} is not one of {listed}")
             return value
 
-        return in_set
-    if ff.min_value is not None or ff.max_value is not None:
+        parser = in_set
+    elif ff.min_value is not None or ff.max_value is not None:
         lo, hi = ff.min_value, ff.max_value
 
         def in_range(text: str) -> Any:
@@ -127,8 +148,10 @@ def value_parser(ff: FeedField, code_sets: dict[str, dict[str, str]]) -> Callabl
                 raise BadValue(f"{value} is outside {lo}–{hi}")
             return value
 
-        return in_range
-    return base
+        parser = in_range
+    if ff.kind in (Kind.REGION, Kind.INT, Kind.FLAG) or allowed is not None:
+        return lru_cache(maxsize=1 << 14)(parser)
+    return parser
 
 
 def format_amount(fen: int) -> str:

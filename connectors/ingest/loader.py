@@ -7,28 +7,27 @@ finds them unchanged and applies the rest, so the warehouse ends as after one cl
 
 from __future__ import annotations
 
-import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
-from connectors.ingest.convert import BadValue, value_parser
-from connectors.ingest.merge import Adapter, Counts, Pending, TableWriter, existing_values, stored_columns
+from connectors.ingest.merge import Counts, TableWriter, existing_values
 from connectors.ingest.postload import after_load
-from connectors.ingest.readers import BadLine, open_reader
-from schema.base import Kind
+from connectors.ingest.readers import open_reader
+from connectors.ingest.rows import ParseContext, ParsedChunk, RowParser
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.models import MofDiv
 from schema.reference import load_code_sets
-from security.pseudonym import payee_key
 
-CHUNK = 5000
+CHUNK = 10_000
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -55,14 +54,18 @@ class LoadReport:
 @dataclass
 class _Context:
     run_id: int
-    source: str
-    regions: set[str]
-    code_sets: dict[str, dict[str, str]]
-    loaded_at: datetime
+    regions: set[str]  # finance regions known to the warehouse, for the references every row makes
+    parse: ParseContext
 
 
-def load_batch(engine: Engine, path: Path, *, source: str | None = None, chunk_size: int = CHUNK,
-               progress: Progress | None = None) -> LoadReport:
+def load_batch(
+    engine: Engine,
+    path: Path,
+    *,
+    source: str | None = None,
+    chunk_size: int = CHUNK,
+    progress: Progress | None = None,
+) -> LoadReport:
     batch = open_batch(path)
     source_name = source or batch.source or "files"
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -71,11 +74,19 @@ def load_batch(engine: Engine, path: Path, *, source: str | None = None, chunk_s
             update(LoadRun).where(LoadRun.status == "running").values(status="interrupted")
         ).rowcount
         run_id = conn.execute(
-            insert(LoadRun).values(source=source_name, batch_path=str(path.resolve()), started_at=now,
-                                   extracted_at=batch.extracted_at, status="running").returning(LoadRun.id)
+            insert(LoadRun)
+            .values(
+                source=source_name,
+                batch_path=str(path.resolve()),
+                started_at=now,
+                extracted_at=batch.extracted_at,
+                status="running",
+            )
+            .returning(LoadRun.id)
         ).scalar_one()
         regions = set(conn.execute(select(MofDiv.mof_div_code)).scalars())
-    ctx = _Context(run_id, source_name, regions, load_code_sets(), now)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    ctx = _Context(run_id, regions, ParseContext(run_id, source_name, load_code_sets(), stamp))
     reports: list[TableReport] = []
     try:
         for table, why in batch.conflicts.items():
@@ -91,23 +102,45 @@ def load_batch(engine: Engine, path: Path, *, source: str | None = None, chunk_s
         post = after_load(engine, run_id, changed, force=interrupted > 0)
     except BaseException as exc:
         with engine.begin() as conn:
-            conn.execute(update(LoadRun).where(LoadRun.id == run_id).values(
-                status="failed", error=f"{type(exc).__name__}: {exc}",
-                finished_at=datetime.now(UTC).replace(tzinfo=None)))
+            conn.execute(
+                update(LoadRun)
+                .where(LoadRun.id == run_id)
+                .values(
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    finished_at=datetime.now(UTC).replace(tzinfo=None),
+                )
+            )
         raise
     with engine.begin() as conn:
-        conn.execute(update(LoadRun).where(LoadRun.id == run_id).values(
-            status="done", finished_at=datetime.now(UTC).replace(tzinfo=None)))
+        conn.execute(
+            update(LoadRun)
+            .where(LoadRun.id == run_id)
+            .values(status="done", finished_at=datetime.now(UTC).replace(tzinfo=None))
+        )
     return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
 
 
 def _save_table_report(engine: Engine, run_id: int, r: TableReport) -> None:
     c = r.counts
     with engine.begin() as conn:
-        conn.execute(insert(LoadTableReport).values(
-            run_id=run_id, table_name=r.table, file_name=r.file, status=r.status, message=r.message,
-            rows_read=c.read, inserted=c.inserted, updated=c.updated, unchanged=c.unchanged, stale=c.stale,
-            deleted=c.deleted, quarantined=c.quarantined, unknown_columns=r.unknown_columns))
+        conn.execute(
+            insert(LoadTableReport).values(
+                run_id=run_id,
+                table_name=r.table,
+                file_name=r.file,
+                status=r.status,
+                message=r.message,
+                rows_read=c.read,
+                inserted=c.inserted,
+                updated=c.updated,
+                unchanged=c.unchanged,
+                stale=c.stale,
+                deleted=c.deleted,
+                quarantined=c.quarantined,
+                unknown_columns=r.unknown_columns,
+            )
+        )
 
 
 def _check_manifest(batch: Batch, bf: BatchFile) -> str | None:
@@ -125,139 +158,100 @@ def _check_manifest(batch: Batch, bf: BatchFile) -> str | None:
     return None
 
 
-def _load_table(engine: Engine, batch: Batch, bf: BatchFile, ctx: _Context, chunk_size: int,
-                progress: Progress | None) -> TableReport:
+def _load_table(
+    engine: Engine, batch: Batch, bf: BatchFile, ctx: _Context, chunk_size: int, progress: Progress | None
+) -> TableReport:
     ft = feed_tables()[bf.table]
     report = TableReport(bf.table, bf.path.name)
     problem = _check_manifest(batch, bf)
     if problem:
         report.status, report.message = "rejected", problem
         return report
-    expected_names = list(ft.by_feed_name)
     try:
-        reader = open_reader(bf.path, bf.fmt, batch.encoding, expected_names)
+        reader = open_reader(bf.path, bf.fmt, batch.encoding, list(ft.by_feed_name))
     except Exception as exc:  # an unreadable file rejects its table, not the batch
         report.status, report.message = "rejected", f"cannot read {bf.path.name}: {exc}"
         return report
     try:
-        parser = _RowParser(ft, reader.header, ctx, str(bf.path.resolve()))
+        parser = RowParser(ft, reader.header, ctx.parse, str(bf.path.resolve()))
         if parser.missing:
             report.status = "rejected"
             report.message = f"{bf.path.name} lacks required column(s): {', '.join(parser.missing)}"
             return report
         total = (batch.expected.get(bf.table) or {}).get("rows")
         writer = TableWriter(ft, engine.dialect.name, parser.file)
-        for chunk in _chunks(reader.rows(), chunk_size):
-            counts = _apply_chunk(engine, ft, writer, parser, chunk, ctx, bf)
-            report.counts.add(counts)
+        for parsed in _parsed_chunks(parser, reader.rows(), chunk_size):
+            report.counts.add(_apply_chunk(engine, ft, writer, parser.header, parsed, ctx, bf))
             if progress:
                 progress(bf.table, report.counts.read, total if isinstance(total, int) else None)
-        unknown = set(parser.unknown) | set(getattr(reader, "unknown", set()))
-        report.unknown_columns = sorted(unknown)
+        report.unknown_columns = sorted(set(parser.unknown) | set(getattr(reader, "unknown", set())))
     finally:
         reader.close()
     return report
 
 
-def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _parsed_chunks(parser: RowParser, rows: Iterator[Any], size: int) -> Iterator[ParsedChunk]:
+    """Parse in a second thread while this one writes: the database releases the GIL while it works, so
+    reading and parsing the next chunk overlaps with storing this one. The queue bounds memory."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            chunk: list[Any] = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= size:
+                    if not _put(queue, ("chunk", parser.chunk(chunk)), stop):
+                        return
+                    chunk = []
+            if chunk and not _put(queue, ("chunk", parser.chunk(chunk)), stop):
+                return
+            _put(queue, ("end", None), stop)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            _put(queue, ("error", exc), stop)
+
+    worker = threading.Thread(target=produce, name="feed-parser", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
-class _RowParser:
-    """Feed text → a prepared row for one table and one file header."""
-
-    def __init__(self, ft: FeedTable, header: list[str], ctx: _Context, file: str) -> None:
-        self.ft, self.ctx, self.file, self.header = ft, ctx, file, header
-        self.columns = stored_columns(ft)
-        self.width = len(ft.columns)
-        self.plan: list[tuple[int, int, Callable[[str], Any], bool, str]] = []
-        self.unknown: list[str] = []
-        seen: set[int] = set()
-        for pos, name in enumerate(header):
-            idx = ft.by_feed_name.get(name)
-            if idx is None:
-                if name:
-                    self.unknown.append(name)
-                continue
-            fc = ft.columns[idx]
-            seen.add(idx)
-            self.plan.append((pos, idx, value_parser(fc.field, ctx.code_sets), fc.field.required, name))
-        self.missing = [c.field.name for i, c in enumerate(ft.columns) if c.field.required and i not in seen]
-        kinds: list[Kind | None] = [c.field.kind for c in ft.columns] + [None] * (len(self.columns) - self.width)
-        if not ft.soft_state:
-            kinds[self.columns.index("update_time")] = Kind.DATETIME
-        self.adapter = Adapter("sqlite", kinds)
-        self.key_index = ft.key_index
-        self.ut_index = self.columns.index("update_time")
-        self.del_index = self.columns.index("is_deleted")
-        self.payee = ft.name in ("pay_voucher", "pay_detail")
-        if self.payee:
-            self._pi = [ft.index_of(c) for c in ("unifsoc_cred_code", "iden_no", "payee_acct_name", "payee_acct_no")]
-        self.assignment = ft.name == "ba_bgt_info"
-        if self.assignment:
-            self._agency, self._rec = ft.index_of("agency_code"), ft.index_of("rec_div_code")
-
-    def parse(self, values: list[str | None]) -> tuple[list[Any], None] | tuple[None, tuple[str | None, str]]:
-        out: list[Any] = [None] * self.width
-        for pos, idx, parse, required, name in self.plan:
-            text = values[pos]
-            if text is not None:
-                text = text.strip()
-            if not text:
-                if required:
-                    return None, (name, "required field is empty")
-                continue
-            try:
-                out[idx] = parse(text)
-            except BadValue as exc:
-                return None, (name, str(exc))
-        if self.ft.soft_state and out[self.del_index] is None:
-            out[self.del_index] = False  # an absent or empty is_deleted means the record is live
-        if self.assignment and (out[self._agency] is None) == (out[self._rec] is None):
-            return None, ("agency_code", "exactly one of agency_code and rec_div_code must be set")
-        return out, None
-
-    def prepare(self, out: list[Any], line: int) -> Pending:
-        digest = hashlib.blake2b(
-            "\x1f".join("" if v is None else str(v) for v in out).encode(), digest_size=16
-        ).hexdigest()
-        if self.payee:
-            u, i, n, a = self._pi
-            out.append(payee_key(out[u], out[i], out[n], out[a]))
-        if not self.ft.soft_state:
-            out += [False, None]
-        out += [self.ctx.source, self.ctx.run_id, self.file, line, digest, self.ctx.loaded_at]
-        deleting = bool(out[self.del_index])
-        key = tuple(out[i] for i in self.key_index)
-        return Pending(line, key, None, deleting, digest, out)
-
-
-def _apply_chunk(engine: Engine, ft: FeedTable, writer: TableWriter, parser: _RowParser, chunk: list[Any],
-                 ctx: _Context, bf: BatchFile) -> Counts:
-    counts = Counts(read=len(chunk))
-    bad: list[dict[str, Any]] = []
-    parsed: list[tuple[int, list[Any], list[str | None]]] = []
-    for line, values in chunk:
-        if isinstance(values, BadLine):
-            bad.append(_quarantine(ctx, ft, bf, line, None, values.reason, values.raw))
+def _put(queue: Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            queue.put(item, timeout=0.2)
+            return True
+        except Full:
             continue
-        out, problem = parser.parse(values)
-        if problem:
-            bad.append(_quarantine(ctx, ft, bf, line, problem[0], problem[1], dict(zip(parser.header, values, strict=False))))
-        else:
-            parsed.append((line, out, values))  # type: ignore[arg-type]
-    sqlite = engine.dialect.name == "sqlite"
+    return False
+
+
+def _apply_chunk(
+    engine: Engine,
+    ft: FeedTable,
+    writer: TableWriter,
+    header: list[str],
+    parsed: ParsedChunk,
+    ctx: _Context,
+    bf: BatchFile,
+) -> Counts:
+    """Check references, then store the chunk and its quarantined rows in one transaction."""
+    bad, rows, raws = parsed.bad, parsed.rows, parsed.raw
+    line = writer.columns.index("src_line")
     with engine.begin() as conn:
         for ref in ft.references:
-            idx = ft.index_of(ref.column)
-            wanted = {out[idx] for _, out, _ in parsed if out[idx] is not None}
+            idx = writer.columns.index(ref.column)
+            wanted = {row[idx] for row in rows if row[idx] is not None}
             if not wanted:
                 continue
             if ref.target == "mof_div":
@@ -266,31 +260,39 @@ def _apply_chunk(engine: Engine, ft: FeedTable, writer: TableWriter, parser: _Ro
                 known = existing_values(conn, ref.target, ref.target_column, wanted, engine.dialect.name)
             if len(known) == len(wanted):
                 continue
-            kept = []
-            for line, out, values in parsed:
-                v = out[idx]
+            kept, kept_raw = [], []
+            for row, raw in zip(rows, raws, strict=True):
+                v = row[idx]
                 if v is None or v in known:
-                    kept.append((line, out, values))
+                    kept.append(row)
+                    kept_raw.append(raw)
                 else:
-                    bad.append(_quarantine(ctx, ft, bf, line, ref.column,
-                                           f"{ref.column} {v!r} does not exist in {ref.target}",
-                                           dict(zip(parser.header, values, strict=False))))
-            parsed = kept
-        pending = []
-        for line, out, _ in parsed:
-            p = parser.prepare(out, line)
-            row = parser.adapter.row(p.row) if sqlite else p.row
-            p.row, p.update_time = row, row[parser.ut_index]
-            pending.append(p)
-        applied = writer.apply(conn, pending)
+                    why = f"{ref.column} {v!r} does not exist in {ref.target}"
+                    bad.append((row[line], ref.column, why, dict(zip(header, raw, strict=False))))
+            rows, raws = kept, kept_raw
+        applied = writer.apply(conn, rows)
         if bad:
-            conn.execute(insert(Quarantine), bad)
-    applied.read = counts.read
+            conn.execute(insert(Quarantine), [_quarantine(ctx, ft, bf, *b) for b in bad])
+    applied.read = parsed.read
     applied.quarantined = len(bad)
     return applied
 
 
-def _quarantine(ctx: _Context, ft: FeedTable, bf: BatchFile, line: int, field_name: str | None, reason: str,
-                raw: dict[str, Any]) -> dict[str, Any]:
-    return {"run_id": ctx.run_id, "table_name": ft.name, "file_name": bf.path.name, "line": line,
-            "field": field_name, "reason": reason, "raw": raw}
+def _quarantine(
+    ctx: _Context,
+    ft: FeedTable,
+    bf: BatchFile,
+    line: int,
+    field_name: str | None,
+    reason: str,
+    raw: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "run_id": ctx.run_id,
+        "table_name": ft.name,
+        "file_name": bf.path.name,
+        "line": line,
+        "field": field_name,
+        "reason": reason,
+        "raw": raw,
+    }

@@ -8,14 +8,13 @@ rules of ``feeds.md``: a stored record is replaced when the incoming ``update_ti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from schema.base import Kind
 from schema.feed import FeedTable
 
 LOOKUP_BATCH = 2000
@@ -28,48 +27,6 @@ def stored_columns(ft: FeedTable) -> list[str]:
     if not ft.soft_state:
         cols += ["is_deleted", "update_time"]
     return cols + list(PROVENANCE)
-
-
-class Adapter:
-    """Python values → what the DB-API driver stores for the SQLAlchemy column types (SQLite wants text)."""
-
-    def __init__(self, dialect: str, kinds: Sequence[Kind | None]) -> None:
-        self.sqlite = dialect == "sqlite"
-        self.params = "?" if self.sqlite else "%s"
-        self._dates = [i for i, k in enumerate(kinds) if k is Kind.DATE]
-        self._datetimes = [i for i, k in enumerate(kinds) if k is Kind.DATETIME]
-        self._flags = [i for i, k in enumerate(kinds) if k is Kind.FLAG]
-
-    def datetime(self, value: datetime | None) -> Any:
-        if value is None or not self.sqlite:
-            return value
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-    def row(self, values: list[Any]) -> list[Any]:
-        if self.sqlite:
-            for i in self._dates:
-                v = values[i]
-                if v is not None:
-                    values[i] = v.isoformat()
-            for i in self._datetimes:
-                v = values[i]
-                if v is not None:
-                    values[i] = v.strftime("%Y-%m-%d %H:%M:%S.%f")
-            for i in self._flags:
-                v = values[i]
-                if v is not None:
-                    values[i] = int(v)
-        return values
-
-
-@dataclass(slots=True)
-class Pending:
-    line: int
-    key: tuple[Any, ...]
-    update_time: Any  # in the database's representation
-    deleting: bool
-    digest: str
-    row: list[Any]
 
 
 @dataclass(slots=True)
@@ -108,8 +65,16 @@ class TableWriter:
         sets = ", ".join(f"{c} = {p}" for c in self._update_cols)
         where = " AND ".join(f"{k} = {p}" for k in ft.key)
         self._update = f"UPDATE {ft.name} SET {sets} WHERE {where}"
+        self._update_values = itemgetter(*self._update_pos, *self._key_pos)
+        self._key_of = itemgetter(*self._key_pos)  # a scalar for one key column, else a tuple
+        self._ut = self.columns.index("update_time")
+        self._del = self.columns.index("is_deleted")
+        self._digest = self.columns.index("src_hash")
+        self._line = self.columns.index("src_line")
 
-    def _lookup(self, conn: Connection, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    def _lookup(
+        self, conn: Connection, keys: list[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         width = len(self.ft.key)
         key_cols = ", ".join(self.ft.key)
@@ -118,49 +83,57 @@ class TableWriter:
             part = keys[start : start + LOOKUP_BATCH]
             if width == 1:
                 cond = f"{key_cols} IN ({', '.join([p] * len(part))})"
-                params: list[Any] = [k[0] for k in part]
+                params: list[Any] = part
             else:
                 row = "(" + ", ".join([p] * width) + ")"
                 cond = f"({key_cols}) IN (VALUES {', '.join([row] * len(part))})"
                 params = [v for k in part for v in k]
-            sql = (f"SELECT {key_cols}, update_time, src_hash, is_deleted, src_file, src_line "
-                   f"FROM {self.ft.name} WHERE {cond}")
+            sql = (
+                f"SELECT {key_cols}, update_time, src_hash, is_deleted, src_file, src_line "
+                f"FROM {self.ft.name} WHERE {cond}"
+            )
             for rec in conn.exec_driver_sql(sql, tuple(params)):
-                found[tuple(rec[:width])] = tuple(rec[width:])
+                stamp = rec[width]
+                if isinstance(stamp, datetime):  # PostgreSQL answers with datetimes, SQLite with text
+                    stamp = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
+                key = rec[0] if width == 1 else tuple(rec[:width])
+                found[key] = (stamp, *rec[width + 1 :])
         return found
 
-    def apply(self, conn: Connection, pending: Iterable[Pending]) -> Counts:
+    def apply(self, conn: Connection, rows: list[tuple[Any, ...]]) -> Counts:
         counts = Counts()
-        winners: dict[tuple[Any, ...], Pending] = {}
-        for p in pending:
-            current = winners.get(p.key)
+        key_of, ut, de, dg, ln = self._key_of, self._ut, self._del, self._digest, self._line
+        winners: dict[Any, tuple[Any, ...]] = {}
+        for row in rows:
+            key = key_of(row)
+            current = winners.get(key)
             if current is not None:
                 counts.stale += 1  # one of the two never reaches the warehouse
-                if _older(p.update_time, current.update_time):
+                if _older(row[ut], current[ut]):
                     continue
-            winners[p.key] = p
+            winners[key] = row
         stored = self._lookup(conn, list(winners))
-        inserts: list[list[Any]] = []
-        updates: list[list[Any]] = []
-        for key, p in winners.items():
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for key, row in winners.items():
             old = stored.get(key)
             if old is None:
-                inserts.append(p.row)
-                if p.deleting:
+                inserts.append(row)
+                if row[de]:
                     counts.deleted += 1
                 else:
                     counts.inserted += 1
                 continue
             old_time, old_hash, old_deleted, old_file, old_line = old
-            if old_hash == p.digest:
+            if old_hash == row[dg]:
                 counts.unchanged += 1
-            elif _older(p.update_time, old_time) or (
-                p.update_time == old_time and old_file == self.file_name and old_line > p.line
+            elif _older(row[ut], old_time) or (
+                row[ut] == old_time and old_file == self.file_name and old_line > row[ln]
             ):
                 counts.stale += 1  # the stored record is newer, or later in this same file
             else:
-                updates.append([p.row[i] for i in self._update_pos] + [p.row[i] for i in self._key_pos])
-                if p.deleting and not old_deleted:
+                updates.append(self._update_values(row))
+                if row[de] and not old_deleted:
                     counts.deleted += 1
                 else:
                     counts.updated += 1
@@ -170,19 +143,22 @@ class TableWriter:
             _executemany(conn, self._update, updates)
         return counts
 
-    def _write_inserts(self, conn: Connection, rows: list[list[Any]]) -> None:
+    def _write_inserts(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self.dialect == "postgresql":
             raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cur,
+                cur.copy(  # type: ignore[union-attr]
+                    f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
+                ) as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return
         _executemany(conn, self._insert, rows)
 
 
-def _executemany(conn: Connection, sql: str, rows: list[list[Any]]) -> None:
+def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     # straight to the DB-API cursor: the hot path of a load, where SQLAlchemy's per-call work shows
     cur = conn.connection.cursor()
     try:
@@ -201,5 +177,3 @@ def existing_values(conn: Connection, table: str, column: str, values: set[Any],
         sql = f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join([p] * len(part))})"
         found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(part)))
     return found
-
-

@@ -13,8 +13,11 @@ from schema.models import MofDiv, RegionClosure
 
 def rebuild_region_closure(conn: Connection) -> int:
     """Every (ancestor, descendant) pair of the region tree, from each region's ``parent_code``."""
-    parents = dict(conn.execute(select(MofDiv.mof_div_code, MofDiv.parent_code).where(
-        MofDiv.is_deleted.is_(False))).all())
+    parents = dict(
+        conn.execute(
+            select(MofDiv.mof_div_code, MofDiv.parent_code).where(MofDiv.is_deleted.is_(False))
+        ).all()
+    )
     rows = []
     for code in parents:
         node, depth, seen = code, 0, set()

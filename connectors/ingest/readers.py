@@ -92,12 +92,19 @@ class CsvReader:
             if not values:
                 continue  # a blank line
             if len(values) != width:
-                yield start, BadLine(f"line has {len(values)} fields, header has {width}",
-                                     dict(zip(self.header, values, strict=False)))
+                yield (
+                    start,
+                    BadLine(
+                        f"line has {len(values)} fields, header has {width}",
+                        dict(zip(self.header, values, strict=False)),
+                    ),
+                )
                 continue
             if _SURROGATE.search("".join(values)):
-                raw = {h: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                       for h, v in zip(self.header, values, strict=True)}
+                raw = {
+                    h: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    for h, v in zip(self.header, values, strict=True)
+                }
                 yield start, BadLine(f"bytes that are not valid {self.encoding}", raw)
                 continue
             yield start, values  # type: ignore[misc]
@@ -140,7 +147,10 @@ class JsonlReader:
             try:
                 obj = orjson.loads(raw_line)
             except orjson.JSONDecodeError as exc:
-                yield line_no, BadLine(f"not valid JSON: {exc}", {"line": raw_line[:2000].decode("utf-8", "replace")})
+                yield (
+                    line_no,
+                    BadLine(f"not valid JSON: {exc}", {"line": raw_line[:2000].decode("utf-8", "replace")}),
+                )
                 continue
             if not isinstance(obj, dict):
                 yield line_no, BadLine("a JSONL line must be an object", {"line": str(obj)[:2000]})
@@ -185,8 +195,13 @@ class XlsxReader:
             values.extend([None] * (width - len(values)))
             extra = [c for c in cells[width:] if c not in (None, "")]
             if extra:
-                yield line_no, BadLine(f"row has values beyond the {width} header columns",
-                                       dict(zip(self.header, values, strict=True)))
+                yield (
+                    line_no,
+                    BadLine(
+                        f"row has values beyond the {width} header columns",
+                        dict(zip(self.header, values, strict=True)),
+                    ),
+                )
                 continue
             yield line_no, values
 
@@ -194,7 +209,9 @@ class XlsxReader:
         self._wb.close()
 
 
-def open_reader(path: Path, fmt: str, encoding: str | None, expected: list[str]) -> CsvReader | JsonlReader | XlsxReader:
+def open_reader(
+    path: Path, fmt: str, encoding: str | None, expected: list[str]
+) -> CsvReader | JsonlReader | XlsxReader:
     if fmt == "csv":
         return CsvReader(path, detect_encoding(path, encoding))
     if fmt == "jsonl":
