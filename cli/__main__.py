@@ -1,3 +1,4 @@
 from cli.main import app
 
-app(prog_name="oversight")
+if __name__ == "__main__":  # the guard matters: loader worker processes import the main module
+    app(prog_name="oversight")

@@ -8,7 +8,7 @@ from functools import cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -41,11 +41,21 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # SQLAlchemy's recipe for real SQLite transactions (pysqlite's own BEGIN handling is off, see below).
+    # A writer asks for IMMEDIATE so that its read-then-write transaction holds the write lock from the
+    # start: otherwise another process's commit in between makes the upgrade to a write fail.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
     # WAL lets the API read while a load writes; NORMAL sync is durable across application crashes in WAL.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -60,6 +70,15 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 @cache
 def default_engine() -> Engine:
     return make_engine()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it takes the write lock at once (BEGIN IMMEDIATE)."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 @contextmanager

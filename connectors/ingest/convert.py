@@ -15,7 +15,6 @@ from typing import Any
 from schema.base import FeedField, Kind
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving time since 1991
-_AMOUNT = re.compile(r"-?\d{1,16}(?:\.\d{1,2})?")
 _REGION = re.compile(r"\d{9}")
 _FLAGS = {"1": True, "0": False, "y": True, "n": False, "是": True, "否": False, "true": True, "false": False}
 MAX_CODE = 64
@@ -85,14 +84,16 @@ def stored_datetime(text: str) -> str:
 
 def parse_amount(text: str) -> int:
     """Yuan with at most two decimals → integer fen, without ever passing through a float."""
-    if not _AMOUNT.fullmatch(text):
+    body = text[1:] if text[:1] == "-" else text
+    whole, dot, frac = body.partition(".")
+    # str.isdigit alone would take other scripts' digits; isascii keeps it to 0-9
+    if not (
+        whole.isascii() and whole.isdigit() and len(whole) <= 16
+        and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= 2))
+    ):
         raise BadValue(f"{text!r} is not an amount in yuan with at most 2 decimals")
-    negative = text.startswith("-")
-    if negative:
-        text = text[1:]
-    whole, _, frac = text.partition(".")
-    fen = int(whole) * 100 + int((frac + "00")[:2])
-    return -fen if negative else fen
+    fen = int(whole) * 100 + (int(frac) * (10 if len(frac) == 1 else 1) if frac else 0)
+    return -fen if body is not text else fen
 
 
 def parse_flag(text: str) -> bool:

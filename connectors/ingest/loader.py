@@ -7,27 +7,33 @@ finds them unchanged and applies the rest, so the warehouse ends as after one cl
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import gc
+import os
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from queue import Full, Queue
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
-from connectors.ingest.postload import after_load
-from connectors.ingest.readers import open_reader
+from connectors.ingest.postload import after_load, defer_indexes, restore_indexes
+from connectors.ingest.parallel import PARALLEL_BYTES, run_parallel, split_ranges
+from connectors.ingest.readers import CsvReader, JsonlReader, open_reader
 from connectors.ingest.rows import ParseContext, ParsedChunk, RowParser
+from schema.db import write_transaction
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.models import MofDiv
 from schema.reference import load_code_sets
 
 CHUNK = 10_000
+MAX_WORKERS = 4
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -92,7 +98,8 @@ def load_batch(
         for table, why in batch.conflicts.items():
             reports.append(TableReport(table, "", "rejected", why))
         for bf in batch.files:
-            report = _load_table(engine, batch, bf, ctx, chunk_size, progress)
+            with _bulk_gc():
+                report = _load_table(engine, batch, bf, ctx, chunk_size, progress)
             reports.append(report)
             _save_table_report(engine, run_id, report)
             if bf.table == "mof_div":
@@ -119,6 +126,18 @@ def load_batch(
             .values(status="done", finished_at=datetime.now(UTC).replace(tzinfo=None))
         )
     return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
+
+
+@contextmanager
+def _bulk_gc() -> Iterator[None]:
+    """A load allocates millions of short-lived tuples and no reference cycles; the cyclic collector's
+    default thresholds make it rescan the heap over and over, so they are raised for the duration."""
+    old = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _save_table_report(engine: Engine, run_id: int, r: TableReport) -> None:
@@ -172,68 +191,107 @@ def _load_table(
     except Exception as exc:  # an unreadable file rejects its table, not the batch
         report.status, report.message = "rejected", f"cannot read {bf.path.name}: {exc}"
         return report
+    total = (batch.expected.get(bf.table) or {}).get("rows")
+
+    def on_progress(read: int) -> None:
+        if progress:
+            progress(bf.table, read, total if isinstance(total, int) else None)
+
     try:
         parser = RowParser(ft, reader.header, ctx.parse, str(bf.path.resolve()))
         if parser.missing:
             report.status = "rejected"
             report.message = f"{bf.path.name} lacks required column(s): {', '.join(parser.missing)}"
             return report
-        total = (batch.expected.get(bf.table) or {}).get("rows")
-        writer = TableWriter(ft, engine.dialect.name, parser.file)
-        for parsed in _parsed_chunks(parser, reader.rows(), chunk_size):
-            report.counts.add(_apply_chunk(engine, ft, writer, parser.header, parsed, ctx, bf))
-            if progress:
-                progress(bf.table, report.counts.read, total if isinstance(total, int) else None)
-        report.unknown_columns = sorted(set(parser.unknown) | set(getattr(reader, "unknown", set())))
+        size = bf.path.stat().st_size
+        deferred = defer_indexes(engine, ft.table, size)
+        ranges = None
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        if size >= PARALLEL_BYTES and workers > 1 and engine.url.database not in (None, "", ":memory:"):
+            ranges = split_ranges(bf.path, bf.fmt, workers)
+        if ranges:
+            encoding = getattr(reader, "encoding", None)
+            jobs = [
+                {"url": engine.url.render_as_string(hide_password=False), "table": bf.table, "path": bf.path,
+                 "fmt": bf.fmt, "encoding": encoding, "header": reader.header, "range": r, "ctx": ctx,
+                 "chunk_size": chunk_size, "file_name": bf.path.name}
+                for r in ranges
+            ]
+            report.counts, unknown = run_parallel(jobs, on_progress)
+        else:
+            report.counts = load_rows(engine, ft, parser, reader.rows(), ctx, bf.path.name, chunk_size,
+                                      on_progress)
+            unknown = set()
+        if deferred:
+            restore_indexes(engine, ft.table)
+        report.unknown_columns = sorted(set(parser.unknown) | unknown | set(getattr(reader, "unknown", set())))
     finally:
         reader.close()
     return report
 
 
-def _parsed_chunks(parser: RowParser, rows: Iterator[Any], size: int) -> Iterator[ParsedChunk]:
-    """Parse in a second thread while this one writes: the database releases the GIL while it works, so
-    reading and parsing the next chunk overlaps with storing this one. The queue bounds memory."""
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=2)
-    stop = threading.Event()
+def load_rows(
+    engine: Engine,
+    ft: FeedTable,
+    parser: RowParser,
+    rows: Iterator[Any],
+    ctx: _Context,
+    file_name: str,
+    chunk_size: int,
+    on_progress: Callable[[int], None],
+    write_lock: Any = None,
+) -> Counts:
+    """The chunk pipeline: parse a chunk, check its references, store it with its quarantine, commit.
 
-    def produce() -> None:
-        try:
-            chunk: list[Any] = []
-            for row in rows:
-                chunk.append(row)
-                if len(chunk) >= size:
-                    if not _put(queue, ("chunk", parser.chunk(chunk)), stop):
-                        return
-                    chunk = []
-            if chunk and not _put(queue, ("chunk", parser.chunk(chunk)), stop):
-                return
-            _put(queue, ("end", None), stop)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            _put(queue, ("error", exc), stop)
+    ``write_lock`` (parallel loads into SQLite) hands the single writer's turn from process to process
+    at once, where SQLite's own busy handler would sleep in growing steps."""
+    writer = TableWriter(ft, engine.dialect.name, parser.file)
+    counts = Counts()
+    for parsed in _parsed_chunks(parser, rows, chunk_size):
+        with write_lock or contextlib.nullcontext():
+            counts.add(_apply_chunk(engine, ft, writer, parser.header, parsed, ctx, file_name))
+        on_progress(counts.read)
+    return counts
 
-    worker = threading.Thread(target=produce, name="feed-parser", daemon=True)
-    worker.start()
+
+def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Counts, set[str]]:
+    """One worker process's part of a parallel load (see :mod:`connectors.ingest.parallel`)."""
+    from schema.db import make_engine
+
+    engine = make_engine(job["url"])
+    ft = feed_tables()[job["table"]]
+    path: Path = job["path"]
+    reader: CsvReader | JsonlReader
+    if job["fmt"] == "csv":
+        reader = CsvReader(path, job["encoding"], (job["header"], job["range"]))
+    else:
+        reader = JsonlReader(path, job["header"], job["range"])
+    last = 0
+
+    def report_read(read: int) -> None:
+        nonlocal last
+        on_read(read - last)
+        last = read
+
     try:
-        while True:
-            kind, item = queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
+        parser = RowParser(ft, reader.header, job["ctx"].parse, str(path.resolve()))
+        counts = load_rows(engine, ft, parser, reader.rows(), job["ctx"], job["file_name"], job["chunk_size"],
+                           report_read, job.get("lock"))
+        return counts, set(parser.unknown) | set(getattr(reader, "unknown", set()))
     finally:
-        stop.set()
-        worker.join(timeout=5)
+        reader.close()
+        engine.dispose()
 
 
-def _put(queue: Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:
-    while not stop.is_set():
-        try:
-            queue.put(item, timeout=0.2)
-            return True
-        except Full:
-            continue
-    return False
+def _parsed_chunks(parser: RowParser, rows: Iterator[Any], size: int) -> Iterator[ParsedChunk]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield parser.chunk(chunk)
+            chunk = []
+    if chunk:
+        yield parser.chunk(chunk)
 
 
 def _apply_chunk(
@@ -243,12 +301,33 @@ def _apply_chunk(
     header: list[str],
     parsed: ParsedChunk,
     ctx: _Context,
-    bf: BatchFile,
+    file_name: str,
 ) -> Counts:
-    """Check references, then store the chunk and its quarantined rows in one transaction."""
-    bad, rows, raws = parsed.bad, parsed.rows, parsed.raw
+    """Check references, then store the chunk and its quarantined rows in one transaction.
+
+    Another loader process may insert one of the chunk's keys between this one's lookup and its insert
+    (PostgreSQL only; SQLite serialises writers): the transaction is then rolled back and run again."""
+    for attempt in range(1, 4):
+        try:
+            return _apply_chunk_once(engine, ft, writer, header, parsed, ctx, file_name)
+        except IntegrityError:
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply_chunk_once(
+    engine: Engine,
+    ft: FeedTable,
+    writer: TableWriter,
+    header: list[str],
+    parsed: ParsedChunk,
+    ctx: _Context,
+    file_name: str,
+) -> Counts:
+    bad, rows, raws = list(parsed.bad), parsed.rows, parsed.raw
     line = writer.columns.index("src_line")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for ref in ft.references:
             idx = writer.columns.index(ref.column)
             wanted = {row[idx] for row in rows if row[idx] is not None}
@@ -272,7 +351,7 @@ def _apply_chunk(
             rows, raws = kept, kept_raw
         applied = writer.apply(conn, rows)
         if bad:
-            conn.execute(insert(Quarantine), [_quarantine(ctx, ft, bf, *b) for b in bad])
+            conn.execute(insert(Quarantine), [_quarantine(ctx, ft, file_name, *b) for b in bad])
     applied.read = parsed.read
     applied.quarantined = len(bad)
     return applied
@@ -281,7 +360,7 @@ def _apply_chunk(
 def _quarantine(
     ctx: _Context,
     ft: FeedTable,
-    bf: BatchFile,
+    file_name: str,
     line: int,
     field_name: str | None,
     reason: str,
@@ -290,7 +369,7 @@ def _quarantine(
     return {
         "run_id": ctx.run_id,
         "table_name": ft.name,
-        "file_name": bf.path.name,
+        "file_name": file_name,
         "line": line,
         "field": field_name,
         "reason": reason,

@@ -6,9 +6,9 @@ may have stopped between its last chunk and this step).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, Table, delete, func, inspect, literal, select
 
-from schema.models import MofDiv, RegionClosure
+from schema.models import MofDiv, RegionClosure, metadata
 
 
 def rebuild_region_closure(conn: Connection) -> int:
@@ -31,9 +31,45 @@ def rebuild_region_closure(conn: Connection) -> int:
     return len(rows)
 
 
+BULK_BYTES = 32 << 20  # a file this large into an empty table is loaded with its secondary indexes deferred
+
+
+def defer_indexes(engine: Engine, table: Table, file_bytes: int) -> bool:
+    """Drop the secondary indexes of an empty table before a large load (building an index once, sorted,
+    is far cheaper than maintaining it row by row). The primary key stays: the load looks rows up by it.
+    A load that dies before :func:`restore_indexes` leaves them missing; the next load's
+    :func:`after_load` puts them back."""
+    if file_bytes < BULK_BYTES or not table.indexes:
+        return False
+    with engine.begin() as conn:
+        if conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None:
+            return False
+        for index in table.indexes:
+            index.drop(conn, checkfirst=True)
+    return True
+
+
+def restore_indexes(engine: Engine, table: Table | None = None) -> int:
+    """Create whichever indexes of the models are missing (of one table, or of all)."""
+    tables = [table] if table is not None else list(metadata.sorted_tables)
+    created = 0
+    with engine.begin() as conn:
+        existing = {t.name: {i["name"] for i in inspect(conn).get_indexes(t.name)} for t in tables}
+        for t in tables:
+            for index in t.indexes:
+                if index.name not in existing[t.name]:
+                    index.create(conn)
+                    created += 1
+    return created
+
+
 def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -> list[str]:
     """Bring derived tables up to date; returns what was done, for the report."""
     done: list[str] = []
+    if force:
+        created = restore_indexes(engine)
+        if created:
+            done.append(f"indexes: {created} recreated after an interrupted load")
     with engine.begin() as conn:
         empty = conn.execute(select(func.count()).select_from(RegionClosure)).scalar_one() == 0
         if force or empty or "mof_div" in changed:

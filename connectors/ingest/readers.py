@@ -64,20 +64,49 @@ def normalise_name(name: Any) -> str:
     return str(name or "").strip().lstrip("\ufeff").strip().lower()
 
 
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    """A slice of a line-oriented file that starts at a line boundary: bytes [start, end), first line number."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def _range_lines(path: Path, encoding: str, part: ByteRange) -> Iterator[str]:
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding  # only the file's first line can hold a BOM
+    with path.open("rb") as fh:
+        fh.seek(part.start)
+        pos = part.start
+        for raw in fh:
+            if pos >= part.end:
+                return
+            pos += len(raw)
+            yield raw.decode(codec, "surrogateescape")
+
+
 class CsvReader:
-    def __init__(self, path: Path, encoding: str) -> None:
+    def __init__(self, path: Path, encoding: str, part: tuple[list[str], ByteRange] | None = None) -> None:
         self.path, self.encoding = path, encoding
-        self._fh = path.open("r", encoding=encoding, errors="surrogateescape", newline="")
-        self._reader = csv.reader(self._fh)
-        try:
-            self.header = [normalise_name(h) for h in next(self._reader)]
-        except StopIteration:
-            self.header = []
+        self._line_offset = 0
+        if part is None:
+            self._fh: Any = path.open("r", encoding=encoding, errors="surrogateescape", newline="")
+            self._reader = csv.reader(self._fh)
+            try:
+                self.header = [normalise_name(h) for h in next(self._reader)]
+            except StopIteration:
+                self.header = []
+        else:  # one slice of a quote-free file, read by one of several loader processes
+            self.header, byte_range = part
+            self._fh = None
+            self._reader = csv.reader(_range_lines(path, encoding, byte_range))
+            self._line_offset = byte_range.first_line - 1
 
     def rows(self) -> Iterator[Row]:
         width = len(self.header)
         reader = self._reader
-        line = reader.line_num
+        offset = self._line_offset
+        line = reader.line_num + offset
         while True:
             start = line + 1
             try:
@@ -85,10 +114,10 @@ class CsvReader:
             except StopIteration:
                 return
             except csv.Error as exc:
-                line = reader.line_num
+                line = reader.line_num + offset
                 yield start, BadLine(f"malformed CSV: {exc}", {})
                 continue
-            line = reader.line_num
+            line = reader.line_num + offset
             if not values:
                 continue  # a blank line
             if len(values) != width:
@@ -110,7 +139,8 @@ class CsvReader:
             yield start, values  # type: ignore[misc]
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
 
 def _text(value: Any) -> str | None:
@@ -132,16 +162,30 @@ def _text(value: Any) -> str | None:
 class JsonlReader:
     """One JSON object per line; keys are matched case-insensitively against ``expected``."""
 
-    def __init__(self, path: Path, expected: list[str]) -> None:
+    def __init__(self, path: Path, expected: list[str], part: ByteRange | None = None) -> None:
         self.path = path
         self.header = list(expected)
         self._pos = {name: i for i, name in enumerate(self.header)}
         self.unknown: set[str] = set()
         self._fh = path.open("rb")
+        self._part = part
+
+    def _lines(self) -> Iterator[bytes]:
+        if self._part is None:
+            yield from self._fh
+            return
+        self._fh.seek(self._part.start)
+        pos = self._part.start
+        for raw in self._fh:
+            if pos >= self._part.end:
+                return
+            pos += len(raw)
+            yield raw
 
     def rows(self) -> Iterator[Row]:
         width = len(self.header)
-        for line_no, raw_line in enumerate(self._fh, start=1):
+        first = self._part.first_line if self._part else 1
+        for line_no, raw_line in enumerate(self._lines(), start=first):
             if not raw_line.strip():
                 continue
             try:
