@@ -128,3 +128,58 @@ def generate_batch(out: Path, *, scale: str, seed: int, fmt: str, encoding: str)
     summary = ", ".join(f"{t} {n:,}" for t, n in counts.items())
     console.print(f"wrote {out}: {summary}")
     return counts
+
+
+def quarantine_command(
+    run_id: Annotated[int | None, typer.Argument(help="Load run (default: the latest run).")] = None,
+    table: Annotated[str | None, typer.Option(help="Only this feed table.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show at most.", min=1)] = 50,
+) -> None:
+    """Show the rows a load quarantined: table, file line, field and reason."""
+    from sqlalchemy import func, select
+
+    from schema.db import default_engine
+    from schema.loading import LoadRun, Quarantine
+
+    engine = default_engine()
+    with engine.connect() as conn:
+        if run_id is None:
+            run_id = conn.execute(select(func.max(LoadRun.id))).scalar_one()
+        if run_id is None:
+            console.print("no load has run yet")
+            raise typer.Exit(1)
+        query = select(Quarantine).where(Quarantine.run_id == run_id)
+        if table:
+            query = query.where(Quarantine.table_name == table)
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(Quarantine.table_name, Quarantine.line).limit(limit)).all()
+    out = Table(title=f"load run {run_id}: {total:,} quarantined rows" + (f" (first {limit})" if total > limit else ""))
+    for col in ("table", "file", "line", "field", "reason"):
+        out.add_column(col, justify="right" if col == "line" else "left")
+    for q in rows:
+        out.add_row(q.table_name, q.file_name, str(q.line), q.field or "", q.reason)
+    console.print(out)
+
+
+def runs_command(limit: Annotated[int, typer.Option(help="Runs to show.", min=1)] = 20) -> None:
+    """List the latest load runs with their status and per-table counts."""
+    from sqlalchemy import select
+
+    from schema.db import default_engine
+    from schema.loading import LoadRun, LoadTableReport
+
+    engine = default_engine()
+    with engine.connect() as conn:
+        runs = conn.execute(select(LoadRun).order_by(LoadRun.id.desc()).limit(limit)).all()
+        reports = conn.execute(
+            select(LoadTableReport).where(LoadTableReport.run_id.in_([r.id for r in runs]))
+        ).all()
+    out = Table(title="load runs")
+    for col in ("run", "source", "status", "started (UTC)", "tables", "inserted", "updated", "quarantined"):
+        out.add_column(col)
+    for r in runs:
+        mine = [t for t in reports if t.run_id == r.id]
+        out.add_row(str(r.id), r.source, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(len(mine)),
+                    f"{sum(t.inserted for t in mine):,}", f"{sum(t.updated for t in mine):,}",
+                    f"{sum(t.quarantined for t in mine):,}")
+    console.print(out)

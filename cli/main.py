@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli.loading import load_command
+from cli.loading import load_command, quarantine_command, runs_command
 from cli.serving import demo_command, serve_command
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -59,6 +59,8 @@ def generate(
 
 
 app.command("load")(load_command)
+app.command("quarantine")(quarantine_command)
+app.command("runs")(runs_command)
 app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 
