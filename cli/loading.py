@@ -75,7 +75,7 @@ def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000): 
 
 def print_report(report) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=f"load run {report.run_id} · source {report.source} · {report.batch}")
-    for col in ("table", "read", "inserted", "updated", "unchanged", "stale", "deleted", "quarantined"):
+    for col in ("table", "read", "inserted", "updated", "unchanged", "stale", "deleted", "quarantined", "rows/s"):
         table.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
     for r in report.tables:
         c = r.counts

@@ -46,6 +46,7 @@ class LoadTableReport(Base):
     deleted: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     unknown_columns: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    elapsed_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # wall time of the table
 
 
 class Quarantine(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import time
 from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class TableReport:
     message: str | None = None
     counts: Counts = field(default_factory=Counts)
     unknown_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -98,8 +100,10 @@ def load_batch(
         for table, why in batch.conflicts.items():
             reports.append(TableReport(table, "", "rejected", why))
         for bf in batch.files:
+            started = time.perf_counter()
             with _bulk_gc():
                 report = _load_table(engine, batch, bf, ctx, chunk_size, progress)
+            report.seconds = time.perf_counter() - started
             reports.append(report)
             _save_table_report(engine, run_id, report)
             if bf.table == "mof_div":
@@ -158,6 +162,7 @@ def _save_table_report(engine: Engine, run_id: int, r: TableReport) -> None:
                 deleted=c.deleted,
                 quarantined=c.quarantined,
                 unknown_columns=r.unknown_columns,
+                elapsed_ms=round(r.seconds * 1000),
             )
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -449,6 +448,7 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.Column("quarantined", sa.Integer(), nullable=False),
         sa.Column("unknown_columns", sa.JSON(), nullable=False),
+        sa.Column("elapsed_ms", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["load_run.id"], name=op.f("fk_load_table_report_run_id_load_run")
         ),
