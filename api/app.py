@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from api.responses import OrjsonResponse
+from sqlalchemy import Engine
 
 from api.health import router as health_router
 
@@ -11,12 +12,16 @@ DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a reg
 to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are decimal strings in yuan."""
 
 
-def create_app() -> FastAPI:
+def create_app(engine: Engine | None = None) -> FastAPI:
+    """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names)."""
+    from schema.db import default_engine
+
     app = FastAPI(
         title="fiscal-oversight",
         version="0.1.0",
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
+    app.state.engine = engine or default_engine()
     app.include_router(health_router)
     return app

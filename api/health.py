@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
-from sqlalchemy import text
+from typing import Annotated
 
-from schema.db import default_engine
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+
+from api.deps import get_engine
 
 router = APIRouter(tags=["health"])
 
@@ -17,8 +19,7 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and database reachability")
-def healthz() -> Health:
-    engine = default_engine()
+def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return Health(status="ok", database=engine.dialect.name)

@@ -29,6 +29,7 @@ AMOUNT_FIELDS = {"amount", "add_amount", "plan_amt", "pay_amt", "budget_amt", "a
 
 # --- reading a batch ------------------------------------------------------------------------------------
 
+
 def read_csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
     with path.open(encoding=encoding, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -61,6 +62,7 @@ def anomalies_of(directory: Path) -> list[dict]:
 
 
 # --- an independent rule oracle -------------------------------------------------------------------------
+
 
 def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
     """rule → ids of the objects it fires on (payments, details, indicators, agencies as region:code)."""
@@ -96,8 +98,11 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
         if eco in th.OFFICIAL_CARD_ECO_CODES and v["set_mode_code"] != "3":
             hits["official_card_not_used"].add(pid)
         if eco in th.SANGONG_LIMITS_YUAN and (
-                amt > th.SANGONG_LIMITS_YUAN[eco] * 100
-                or (d.month in th.SANGONG_Q4_MONTHS and any(k in v["use_des"] for k in th.SANGONG_PREPAY_KEYWORDS))):
+            amt > th.SANGONG_LIMITS_YUAN[eco] * 100
+            or (
+                d.month in th.SANGONG_Q4_MONTHS and any(k in v["use_des"] for k in th.SANGONG_PREPAY_KEYWORDS)
+            )
+        ):
             hits["sangong_overspend"].add(pid)
         if any(k in v["use_des"] for k in th.SUSPICIOUS_KEYWORDS):
             hits["suspicious_purpose"].add(pid)
@@ -134,8 +139,14 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
     accounts = {r["account_no"]: r for r in live["account"]}
     for v in vouchers:
         acct = accounts.get(v["payee_acct_no"])
-        if acct and acct["account_type"] in th.CONTROLLED_ACCOUNT_TYPES and (
-                not acct["approval_doc_no"] or (acct["closed_on"] and day(acct["closed_on"]) < day(v["vou_date"]))):
+        if (
+            acct
+            and acct["account_type"] in th.CONTROLLED_ACCOUNT_TYPES
+            and (
+                not acct["approval_doc_no"]
+                or (acct["closed_on"] and day(acct["closed_on"]) < day(v["vou_date"]))
+            )
+        ):
             hits["unapproved_account"].add(v["pay_cert_id"])
 
     risks: dict[str, list[dict]] = defaultdict(list)
@@ -143,11 +154,17 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
         risks[r["subject_id"]].append(r)
 
     def at_risk(subject: str, when: date, types: tuple[str, ...]) -> bool:
-        return any(r["risk_type"] in types and (not r["valid_from"] or day(r["valid_from"]) <= when)
-                   and (not r["valid_to"] or when <= day(r["valid_to"])) for r in risks.get(subject, []))
+        return any(
+            r["risk_type"] in types
+            and (not r["valid_from"] or day(r["valid_from"]) <= when)
+            and (not r["valid_to"] or when <= day(r["valid_to"]))
+            for r in risks.get(subject, [])
+        )
 
     for v in vouchers:
-        if v["unifsoc_cred_code"] and at_risk(v["unifsoc_cred_code"], day(v["vou_date"]), th.ENTERPRISE_RISK_TYPES):
+        if v["unifsoc_cred_code"] and at_risk(
+            v["unifsoc_cred_code"], day(v["vou_date"]), th.ENTERPRISE_RISK_TYPES
+        ):
             hits["payee_enterprise_risk"].add(v["pay_cert_id"])
     by_period: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     by_year: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -197,12 +214,20 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
             kids = children.get(bgt, [])
             received = min((day(k["rec_date"]) for k in kids if k["rec_date"]), default=day(r["doc_date"]))
             undistributed = current[bgt] - sum(current[k["bgt_id"]] for k in kids)
-            if (end - received).days > th.IDLE_DAYS and undistributed * 100 > th.IDLE_UNDISTRIBUTED_PCT * current[bgt]:
+            if (
+                end - received
+            ).days > th.IDLE_DAYS and undistributed * 100 > th.IDLE_UNDISTRIBUTED_PCT * current[bgt]:
                 hits["idle_funds"].add(bgt)
-            deadline = (th.PASS_ON_DEADLINE_SPECIAL_WORKING_DAYS if r["spe_fund_code"]
-                        else th.PASS_ON_DEADLINE_GENERAL_WORKING_DAYS)
+            deadline = (
+                th.PASS_ON_DEADLINE_SPECIAL_WORKING_DAYS
+                if r["spe_fund_code"]
+                else th.PASS_ON_DEADLINE_GENERAL_WORKING_DAYS
+            )
             for k in kids:
-                if k["rec_date"] and lag_workdays(day(r["doc_date"]), day(k["rec_date"])) > th.LATE_RECEIPT_WORKING_DAYS:
+                if (
+                    k["rec_date"]
+                    and lag_workdays(day(r["doc_date"]), day(k["rec_date"])) > th.LATE_RECEIPT_WORKING_DAYS
+                ):
                     hits["late_receipt"].add(bgt)
                 if lag_workdays(day(r["doc_date"]), day(k["doc_date"])) > deadline:
                     hits["late_pass_on"].add(bgt)
@@ -223,7 +248,9 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
     for key, budget in unit_budget.items():
         year = int(key[2])
         end = min(date(year, 12, 31), AS_OF)
-        elapsed = ((end - date(year, 1, 1)).days + 1) * 1000 // ((date(year, 12, 31) - date(year, 1, 1)).days + 1)
+        elapsed = (
+            ((end - date(year, 1, 1)).days + 1) * 1000 // ((date(year, 12, 31) - date(year, 1, 1)).days + 1)
+        )
         if budget and elapsed * budget - unit_paid[key] * 1000 > th.LOW_EXECUTION_GAP_POINTS * 10 * budget:
             hits["low_execution"].add(f"{key[0]}:{key[1]}:{key[2]}")
     for key, total in unit_paid.items():
@@ -249,6 +276,7 @@ def planted(anomalies: list[dict]) -> tuple[dict[str, set[str]], dict[str, set[s
 
 
 # --- tests ------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -288,7 +316,15 @@ def test_headers_and_value_formats(small: Path, batch: dict) -> None:
         for row in batch[table]:
             for name in AMOUNT_FIELDS & set(fields):
                 assert AMOUNT.match(row[name]), (table, name, row[name])
-            for name in ("doc_date", "rec_date", "vou_date", "xpay_date", "adj_date", "opened_on", "closed_on"):
+            for name in (
+                "doc_date",
+                "rec_date",
+                "vou_date",
+                "xpay_date",
+                "adj_date",
+                "opened_on",
+                "closed_on",
+            ):
                 if row.get(name):
                     date.fromisoformat(row[name])
             if row.get("update_time"):
@@ -296,7 +332,9 @@ def test_headers_and_value_formats(small: Path, batch: dict) -> None:
 
 
 def test_credit_codes_and_id_numbers_are_valid(batch: dict) -> None:
-    codes = [r["unifsoc_cred_code"] for t in ("agency", "pay_voucher") for r in batch[t] if r["unifsoc_cred_code"]]
+    codes = [
+        r["unifsoc_cred_code"] for t in ("agency", "pay_voucher") for r in batch[t] if r["unifsoc_cred_code"]
+    ]
     codes += [r["subject_id"] for r in batch["ext_risk"] if r["subject_id_type"] == "uscc"]
     assert codes and all(uscc.is_valid(c) for c in codes)
     ids = [r["iden_no"] for t in ("pay_voucher", "pay_detail") for r in batch[t] if r["iden_no"]]
@@ -338,15 +376,24 @@ def test_details_sum_to_their_voucher_except_planted_mismatches(small: Path, bat
     sums: dict[str, int] = defaultdict(int)
     for d in batch["pay_detail"]:
         sums[d["pay_cert_id"]] += fen(d["pay_amt"])
-    mismatched = {v["pay_cert_id"] for v in batch["pay_voucher"]
-                  if v["pay_cert_id"] in sums and sums[v["pay_cert_id"]] != fen(v["pay_amt"])}
+    mismatched = {
+        v["pay_cert_id"]
+        for v in batch["pay_voucher"]
+        if v["pay_cert_id"] in sums and sums[v["pay_cert_id"]] != fen(v["pay_amt"])
+    }
     planted_ids = {i for a in anomalies_of(small) if a["rule"] == "detail_mismatch" for i in a["object_ids"]}
     assert mismatched == planted_ids and planted_ids
 
 
-def test_normal_payments_fall_on_working_days_and_reference_their_units_indicators(small: Path, batch: dict) -> None:
-    odd = {i for a in anomalies_of(small) if a["rule"] in ("non_working_day", "no_indicator", "orphan_reference")
-           for i in a["object_ids"]}
+def test_normal_payments_fall_on_working_days_and_reference_their_units_indicators(
+    small: Path, batch: dict
+) -> None:
+    odd = {
+        i
+        for a in anomalies_of(small)
+        if a["rule"] in ("non_working_day", "no_indicator", "orphan_reference")
+        for i in a["object_ids"]
+    }
     indicators = {r["bgt_id"]: r for r in batch["ba_bgt_info"]}
     for v in batch["pay_voucher"]:
         if v["pay_cert_id"] in odd:
@@ -370,7 +417,9 @@ def test_transfers_pass_on_no_more_than_they_carry(batch: dict) -> None:
     for bgt, amount in passed.items():
         assert amount <= fen(rows[bgt]["amount"]), bgt
     levels = {r["mof_div_code"]: int(r["level_no"]) for r in batch["mof_div"]}
-    transfer_levels = {(levels[r["mof_div_code"]], levels[r["rec_div_code"]]) for r in rows.values() if r["rec_div_code"]}
+    transfer_levels = {
+        (levels[r["mof_div_code"]], levels[r["rec_div_code"]]) for r in rows.values() if r["rec_div_code"]
+    }
     assert {(1, 2), (2, 3), (3, 4)} <= transfer_levels
     assert {r["fund_type_code"] for r in rows.values()} >= {"1", "2", "3", "4", "9"}
 
@@ -419,13 +468,24 @@ def test_an_enterprise_is_paid_across_units_and_regions(batch: dict) -> None:
     assert max(len({r for r, _ in units}) for units in payers.values()) >= 5
 
 
-def test_xlsx_small_is_readable(tmp_path: Path) -> None:
+def test_xlsx_writer_is_readable_and_repeatable(tmp_path: Path) -> None:
+    # a whole small province in xlsx takes a minute (openpyxl); the writer itself is what needs checking
     from openpyxl import load_workbook
 
-    generate(tmp_path, scale="small", seed=3, fmt="xlsx")
-    sheet = load_workbook(tmp_path / "mof_div.xlsx", read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == list(FIELDS["mof_div"]) and rows[1][0] == "410000000"
+    from demo.writers import TableWriter
+
+    rows = [("410000000", "河南省", None, "1"), ("410100000", "郑州市", "410000000", "2")]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        writer = TableWriter(tmp_path / name, "mof_div", "xlsx", "utf-8")
+        writer.write_all(rows)
+        writer.close()
+    first, second = (tmp_path / n / "mof_div.xlsx" for n in ("a", "b"))
+    assert first.read_bytes() == second.read_bytes()
+    sheet = load_workbook(first, read_only=True).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == list(FIELDS["mof_div"])
+    assert values[2] == ("410100000", "郑州市", "410000000", "2")
 
 
 def test_payment_dates_stay_within_the_data(batch: dict) -> None:
