@@ -75,20 +75,26 @@ def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000): 
 
 def print_report(report) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=f"load run {report.run_id} · source {report.source} · {report.batch}")
-    for col in ("table", "read", "inserted", "updated", "unchanged", "stale", "deleted", "quarantined", "rows/s"):
+    for col in (
+        "table",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "stale",
+        "deleted",
+        "quarantined",
+        "rows/s",
+    ):
         table.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
     for r in report.tables:
         c = r.counts
         if r.status == "rejected":
-            table.add_row(r.table, "[red]rejected[/]", "", "", "", "", "", "")
+            table.add_row(r.table, "[red]rejected[/]", "", "", "", "", "", "", "")
             continue
-        table.add_row(
-            r.table,
-            *(
-                f"{v:,}"
-                for v in (c.read, c.inserted, c.updated, c.unchanged, c.stale, c.deleted, c.quarantined)
-            ),
-        )
+        counts = (c.read, c.inserted, c.updated, c.unchanged, c.stale, c.deleted, c.quarantined)
+        rate = f"{c.read / r.seconds:,.0f}" if r.seconds > 0 else ""
+        table.add_row(r.table, *(f"{v:,}" for v in counts), rate)
     console.print(table)
     for r in report.tables:
         if r.status == "rejected":
@@ -153,7 +159,10 @@ def quarantine_command(
             query = query.where(Quarantine.table_name == table)
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(Quarantine.table_name, Quarantine.line).limit(limit)).all()
-    out = Table(title=f"load run {run_id}: {total:,} quarantined rows" + (f" (first {limit})" if total > limit else ""))
+    out = Table(
+        title=f"load run {run_id}: {total:,} quarantined rows"
+        + (f" (first {limit})" if total > limit else "")
+    )
     for col in ("table", "file", "line", "field", "reason"):
         out.add_column(col, justify="right" if col == "line" else "left")
     for q in rows:
@@ -179,7 +188,14 @@ def runs_command(limit: Annotated[int, typer.Option(help="Runs to show.", min=1)
         out.add_column(col)
     for r in runs:
         mine = [t for t in reports if t.run_id == r.id]
-        out.add_row(str(r.id), r.source, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(len(mine)),
-                    f"{sum(t.inserted for t in mine):,}", f"{sum(t.updated for t in mine):,}",
-                    f"{sum(t.quarantined for t in mine):,}")
+        out.add_row(
+            str(r.id),
+            r.source,
+            r.status,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            str(len(mine)),
+            f"{sum(t.inserted for t in mine):,}",
+            f"{sum(t.updated for t in mine):,}",
+            f"{sum(t.quarantined for t in mine):,}",
+        )
     console.print(out)

@@ -88,7 +88,9 @@ def parse_amount(text: str) -> int:
     whole, dot, frac = body.partition(".")
     # str.isdigit alone would take other scripts' digits; isascii keeps it to 0-9
     if not (
-        whole.isascii() and whole.isdigit() and len(whole) <= 16
+        whole.isascii()
+        and whole.isdigit()
+        and len(whole) <= 16
         and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= 2))
     ):
         raise BadValue(f"{text!r} is not an amount in yuan with at most 2 decimals")

@@ -217,19 +217,31 @@ def _load_table(
         if ranges:
             encoding = getattr(reader, "encoding", None)
             jobs = [
-                {"url": engine.url.render_as_string(hide_password=False), "table": bf.table, "path": bf.path,
-                 "fmt": bf.fmt, "encoding": encoding, "header": reader.header, "range": r, "ctx": ctx,
-                 "chunk_size": chunk_size, "file_name": bf.path.name}
+                {
+                    "url": engine.url.render_as_string(hide_password=False),
+                    "table": bf.table,
+                    "path": bf.path,
+                    "fmt": bf.fmt,
+                    "encoding": encoding,
+                    "header": reader.header,
+                    "range": r,
+                    "ctx": ctx,
+                    "chunk_size": chunk_size,
+                    "file_name": bf.path.name,
+                }
                 for r in ranges
             ]
             report.counts, unknown = run_parallel(jobs, on_progress)
         else:
-            report.counts = load_rows(engine, ft, parser, reader.rows(), ctx, bf.path.name, chunk_size,
-                                      on_progress)
+            report.counts = load_rows(
+                engine, ft, parser, reader.rows(), ctx, bf.path.name, chunk_size, on_progress
+            )
             unknown = set()
         if deferred:
             restore_indexes(engine, ft.table)
-        report.unknown_columns = sorted(set(parser.unknown) | unknown | set(getattr(reader, "unknown", set())))
+        report.unknown_columns = sorted(
+            set(parser.unknown) | unknown | set(getattr(reader, "unknown", set()))
+        )
     finally:
         reader.close()
     return report
@@ -280,8 +292,17 @@ def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Cou
 
     try:
         parser = RowParser(ft, reader.header, job["ctx"].parse, str(path.resolve()))
-        counts = load_rows(engine, ft, parser, reader.rows(), job["ctx"], job["file_name"], job["chunk_size"],
-                           report_read, job.get("lock"))
+        counts = load_rows(
+            engine,
+            ft,
+            parser,
+            reader.rows(),
+            job["ctx"],
+            job["file_name"],
+            job["chunk_size"],
+            report_read,
+            job.get("lock"),
+        )
         return counts, set(parser.unknown) | set(getattr(reader, "unknown", set()))
     finally:
         reader.close()

@@ -72,32 +72,31 @@ class TableWriter:
         self._digest = self.columns.index("src_hash")
         self._line = self.columns.index("src_line")
 
-    def _lookup(
-        self, conn: Connection, keys: list[tuple[Any, ...]]
-    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        width = len(self.ft.key)
-        key_cols = ", ".join(self.ft.key)
-        p = self._p
+    def _lookup(self, conn: Connection, keys: list[Any]) -> dict[Any, tuple[Any, ...]]:
+        """The stored state of the given keys: (update_time, hash, is_deleted, file, line) per key."""
+        found: dict[Any, tuple[Any, ...]] = {}
+        key = self.ft.key
+        width, p = len(key), self._p
+        wanted = (
+            ", ".join(f"t.{k}" for k in key)
+            + ", t.update_time, t.src_hash, t.is_deleted, t.src_file, t.src_line"
+        )
         for start in range(0, len(keys), LOOKUP_BATCH):
             part = keys[start : start + LOOKUP_BATCH]
             if width == 1:
-                cond = f"{key_cols} IN ({', '.join([p] * len(part))})"
+                sql = f"SELECT {wanted} FROM {self.ft.name} AS t WHERE t.{key[0]} IN ({', '.join([p] * len(part))})"
                 params: list[Any] = part
             else:
+                # a join against the key list: a row-value IN (VALUES …) would scan the table on SQLite
                 row = "(" + ", ".join([p] * width) + ")"
-                cond = f"({key_cols}) IN (VALUES {', '.join([row] * len(part))})"
+                on = " AND ".join(f"t.{k} = v.column{i + 1}" for i, k in enumerate(key))
+                sql = f"SELECT {wanted} FROM (VALUES {', '.join([row] * len(part))}) AS v JOIN {self.ft.name} AS t ON {on}"
                 params = [v for k in part for v in k]
-            sql = (
-                f"SELECT {key_cols}, update_time, src_hash, is_deleted, src_file, src_line "
-                f"FROM {self.ft.name} WHERE {cond}"
-            )
             for rec in conn.exec_driver_sql(sql, tuple(params)):
                 stamp = rec[width]
                 if isinstance(stamp, datetime):  # PostgreSQL answers with datetimes, SQLite with text
                     stamp = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
-                key = rec[0] if width == 1 else tuple(rec[:width])
-                found[key] = (stamp, *rec[width + 1 :])
+                found[rec[0] if width == 1 else tuple(rec[:width])] = (stamp, *rec[width + 1 :])
         return found
 
     def apply(self, conn: Connection, rows: list[tuple[Any, ...]]) -> Counts:

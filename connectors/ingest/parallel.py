@@ -81,9 +81,7 @@ def _worker(job: dict[str, Any], queue: Any) -> None:
         queue.put(("error", traceback.format_exc()))
 
 
-def run_parallel(
-    jobs: list[dict[str, Any]], on_progress: Callable[[int], None]
-) -> tuple[Counts, set[str]]:
+def run_parallel(jobs: list[dict[str, Any]], on_progress: Callable[[int], None]) -> tuple[Counts, set[str]]:
     """Run one worker process per job; returns the summed counts and unknown columns."""
     ctx = mp.get_context("spawn")  # no fork: the parent may hold threads and open connections
     queue = ctx.Queue()

@@ -38,7 +38,9 @@ class ParsedChunk:
     read: int
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # in stored_columns() order
     raw: list[list[str | None]] = field(default_factory=list)  # the feed values each row came from
-    bad: list[tuple[int, str | None, str, dict[str, Any]]] = field(default_factory=list)  # line, field, why, raw
+    bad: list[tuple[int, str | None, str, dict[str, Any]]] = field(
+        default_factory=list
+    )  # line, field, why, raw
 
 
 def _blank_to_none(col: list[str]) -> list[str | None]:
@@ -107,7 +109,14 @@ class RowParser:
         if not self.ft.soft_state:
             extra += [repeat(False), repeat(None)]
         c = self.ctx
-        extra += [repeat(c.source), repeat(c.run_id), repeat(self.file), numbers, digests, repeat(c.loaded_at)]
+        extra += [
+            repeat(c.source),
+            repeat(c.run_id),
+            repeat(self.file),
+            numbers,
+            digests,
+            repeat(c.loaded_at),
+        ]
         rows = list(zip(*cols, *extra))
         if errors:
             for i in sorted(errors):
@@ -119,7 +128,9 @@ class RowParser:
             result.rows, result.raw = rows, values
         return result
 
-    def _columns(self, values: list[list[str | None]], n: int, errors: dict[int, tuple[str, str]]) -> list[Any]:
+    def _columns(
+        self, values: list[list[str | None]], n: int, errors: dict[int, tuple[str, str]]
+    ) -> list[Any]:
         incoming = list(zip(*values, strict=True))
         cols: list[Any] = [[None] * n] * self.width  # absent columns share one list of nulls
         for pos, idx, check, required, name in self.plan:
@@ -155,7 +166,9 @@ class RowParser:
             cols[di] = [False if v is None else v for v in cols[di]]  # absent or empty: the record is live
         if self.ft.name == "ba_bgt_info":
             why = "exactly one of agency_code and rec_div_code must be set"
-            pairs = zip(cols[self.ft.index_of("agency_code")], cols[self.ft.index_of("rec_div_code")], strict=True)
+            pairs = zip(
+                cols[self.ft.index_of("agency_code")], cols[self.ft.index_of("rec_div_code")], strict=True
+            )
             for i, (agency, region) in enumerate(pairs):
                 if (agency is None) == (region is None):
                     errors.setdefault(i, ("agency_code", why))
