@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
@@ -34,6 +33,7 @@ from schema.models import MofDiv
 from schema.reference import load_code_sets
 
 CHUNK = 10_000
+COLLISION_PATIENCE_S = 600.0  # how long a chunk waits for other loader processes' keys
 MAX_WORKERS = 4
 Progress = Callable[[str, int, int | None], None]
 
@@ -331,15 +331,26 @@ def _apply_chunk(
 ) -> Counts:
     """Check references, then store the chunk and its quarantined rows in one transaction.
 
-    Another loader process may insert one of the chunk's keys between this one's lookup and its insert
-    (PostgreSQL only; SQLite serialises writers): the transaction is then rolled back and run again."""
-    for attempt in range(1, 4):
+    On PostgreSQL another loader process may insert one of the chunk's keys between this one's lookup and
+    its insert (a record with versions in two slices of the file), or the two may wait on each other's
+    keys. The transaction is then rolled back and run again once the other has committed. SQLite
+    serialises writers, so this never happens there."""
+    deadline = time.monotonic() + COLLISION_PATIENCE_S
+    attempt = 0
+    while True:
         try:
             return _apply_chunk_once(engine, ft, writer, header, parsed, ctx, file_name)
-        except IntegrityError:
-            if attempt == 3:
+        except Exception as exc:
+            attempt += 1
+            if not _is_collision(exc) or time.monotonic() > deadline:
                 raise
-    raise AssertionError("unreachable")
+            time.sleep(min(0.05 * attempt, 1.0))
+
+
+def _is_collision(exc: BaseException) -> bool:
+    # the hot path talks to the DB-API cursor directly, so its errors may arrive unwrapped
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in ("23505", "40P01", "40001")  # unique, deadlock, serialization
 
 
 def _apply_chunk_once(
