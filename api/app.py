@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from api.responses import OrjsonResponse
 from sqlalchemy import Engine
 
 from api.health import router as health_router
+from api.responses import OrjsonResponse
 
 DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a region: when money was allocated,
 to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are decimal strings in yuan."""

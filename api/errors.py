@@ -43,8 +43,14 @@ class NotFound(ProblemError):
 
 
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": request.url.path, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM)
 
 

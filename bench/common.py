@@ -33,7 +33,8 @@ def machine() -> str:
         mem = f"{kb / 1024 / 1024:.0f} GiB"
     except (OSError, AttributeError):
         pass
-    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {system}, Python {platform.python_version()}"
 
 
 def _tree_rss_kb(root: int) -> int:
@@ -64,8 +65,9 @@ class Run:
 def timed_run(args: list[str], env: dict[str, str] | None = None, sample_every: float = 0.1) -> Run:
     """Run a command, measuring wall time and the peak resident memory of its whole process tree."""
     started = time.perf_counter()
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        args, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     peak = 0
     done = threading.Event()
 

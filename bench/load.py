@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -40,22 +41,31 @@ def _fresh_pg(name: str) -> str:
 def _report(url: str) -> dict[str, tuple[int, int]]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT table_name, rows_read, elapsed_ms FROM load_table_report "
-            "WHERE run_id = (SELECT max(id) FROM load_run)")).all()
+        rows = conn.execute(
+            text(
+                "SELECT table_name, rows_read, elapsed_ms FROM load_table_report "
+                "WHERE run_id = (SELECT max(id) FROM load_run)"
+            )
+        ).all()
     engine.dispose()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def load_into(url: str, batch: Path) -> dict[str, object]:
+def load_into(url: str, batch: Path) -> dict[str, Any]:
     run = timed_run(cli("load", str(batch)), env={"OVERSIGHT_DATABASE_URL": url, "COLUMNS": "120"})
     if run.returncode:
         raise SystemExit(run.output)
     tables = _report(url)
     rows, ms = tables["pay_voucher"]
     all_rows = sum(r for r, _ in tables.values())
-    return {"seconds": run.seconds, "peak_mb": run.peak_rss_mb, "payments": rows,
-            "payment_rate": rows / (ms / 1000), "all_rows": all_rows, "all_rate": all_rows / run.seconds}
+    return {
+        "seconds": run.seconds,
+        "peak_mb": run.peak_rss_mb,
+        "payments": rows,
+        "payment_rate": rows / (ms / 1000),
+        "all_rows": all_rows,
+        "all_rate": all_rows / run.seconds,
+    }
 
 
 def sqlite_import_rate(csv_path: Path) -> float | None:
@@ -84,18 +94,27 @@ def main(scale: str, seed: int) -> None:
     results["PostgreSQL"] = load_into(_fresh_pg("oversight_bench_load"), batch)
     floor = sqlite_import_rate(batch / "pay_voucher.csv")
     lines = [
-        "## Load (`python -m bench.run load --scale %s`)" % scale, "",
-        f"Batch: `{scale}` scale, seed {seed}" + (f", generated in {gen_seconds:.0f} s" if gen_seconds else "")
-        + ". Target: ≥ 50,000 payment rows/s on each engine; peak memory ≤ 400 MB.", "",
-        "| engine | payments | payment rows/s | all rows | all rows/s (whole load) | wall time | peak RSS (process tree) |",
+        f"## Load (`python -m bench.run load --scale {scale}`)",
+        "",
+        f"Batch: `{scale}` scale, seed {seed}"
+        + (f", generated in {gen_seconds:.0f} s" if gen_seconds else "")
+        + ". Target: ≥ 50,000 payment rows/s on each engine; peak memory ≤ 400 MB.",
+        "",
+        "| engine | payments | payment rows/s | all rows | all rows/s (whole load) | wall time "
+        "| peak RSS (process tree) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['payments']:,} | {r['payment_rate']:,.0f} | {r['all_rows']:,} | "
-                     f"{r['all_rate']:,.0f} | {r['seconds']:.0f} s | {r['peak_mb']:.0f} MB |")
+        lines.append(
+            f"| {name} | {r['payments']:,} | {r['payment_rate']:,.0f} | {r['all_rows']:,} | "
+            f"{r['all_rate']:,.0f} | {r['seconds']:.0f} s | {r['peak_mb']:.0f} MB |"
+        )
     if floor:
         ours = results["SQLite"]["payment_rate"]
-        lines += ["", f"`sqlite3` shell `.import` of the same `pay_voucher.csv` (no types, no checks, no "
-                  f"indexes): {floor:,.0f} rows/s; the loader on SQLite reaches {ours / floor:.0%} of it."]
+        lines += [
+            "",
+            f"`sqlite3` shell `.import` of the same `pay_voucher.csv` (no types, no checks, no "
+            f"indexes): {floor:,.0f} rows/s; the loader on SQLite reaches {ours / floor:.0%} of it.",
+        ]
     write_section(f"load-{scale}", "\n".join(lines))
     print("\n".join(lines))

@@ -12,6 +12,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -56,7 +57,7 @@ def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000): 
 
     engine = default_engine()
     upgrade(engine)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with _progress() as bar:
 
         def progress(table: str, done: int, total: int | None) -> None:
@@ -118,7 +119,7 @@ def generate_batch(out: Path, *, scale: str, seed: int, fmt: str, encoding: str)
     if scale not in SCALES:
         console.print(f"[red]unknown scale {scale!r}[/]; choose one of {', '.join(SCALES)}")
         raise typer.Exit(2)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with _progress() as bar:
 
         def progress(table: str, done: int, total: int | None) -> None:

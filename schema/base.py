@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
 
 
 class Kind(enum.StrEnum):
-    """Feed value types of ``feeds.md``; ``region`` is a 9-digit finance region code, ``int`` a whole number."""
+    """Feed value types of ``feeds.md``; ``region`` is a 9-digit finance region code, ``int`` whole."""
 
     CODE = "code"
     REGION = "region"

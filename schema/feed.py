@@ -91,7 +91,7 @@ def _feed_table(model: type) -> FeedTable:
         by_name[c.field.name] = i
         for alias in c.field.aliases:
             by_name[alias] = i
-    key = tuple(getattr(model, "__feed_key__"))
+    key: tuple[str, ...] = tuple(model.__feed_key__)  # type: ignore[attr-defined]
     return FeedTable(
         table.name, table, key, tuple(columns), soft_state, tuple(derived), tuple(references), by_name
     )

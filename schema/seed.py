@@ -1,4 +1,4 @@
-"""Shipped reference data into the warehouse: regions (where not loaded from a feed), classifications, code sets."""
+"""Shipped reference data into the warehouse: regions (unless a feed sent them), classifications, codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keyed pseudonyms for personal identifiers, so one person can be matched across regions without the clear ID."""
+"""Keyed pseudonyms for personal identifiers: one person matched across regions without the clear ID."""
 
 from __future__ import annotations
 

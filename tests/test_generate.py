@@ -167,23 +167,15 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
         ):
             hits["payee_enterprise_risk"].add(v["pay_cert_id"])
     by_period: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    by_year: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    by_year_ids: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     detail_sum: dict[str, int] = defaultdict(int)
     for d in details:
         detail_sum[d["pay_cert_id"]] += fen(d["pay_amt"])
         if d["iden_no"] and at_risk(d["iden_no"], day(d["xpay_date"]), th.BENEFICIARY_RISK_TYPES):
             hits["beneficiary_risk"].add(d["pay_detail_id"])
         by_period[(d["iden_no"], d["subsidy_item"], d["pay_month"])].append(d["pay_detail_id"])
-        key = (d["iden_no"], d["subsidy_item"], d["pay_month"][:4])
-        by_year[key].add(d["town_code"])
-        by_year_ids[key].append(d["pay_detail_id"])
     for ids in by_period.values():
         if len(ids) > 1:
             hits["duplicate_beneficiary"].update(ids)
-    for key, towns in by_year.items():
-        if len(towns) > 1:
-            hits["duplicate_beneficiary"].update(by_year_ids[key])
     for v in vouchers:
         if v["pay_cert_id"] in detail_sum and detail_sum[v["pay_cert_id"]] != fen(v["pay_amt"]):
             hits["detail_mismatch"].add(v["pay_cert_id"])

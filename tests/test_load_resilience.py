@@ -24,9 +24,13 @@ FEED_TABLES = ("pay_voucher", "ba_bgt_info", "agency", "quarantine", "load_table
 
 def busy_batch(folder: Path, n: int) -> Path:
     """n payments, with later versions of some records further down the file (newer, tied and older)."""
-    write_table(folder, "agency", [agency("001", "郑州市教育局"), agency("001001", "郑州市第一初级中学", dept="001")])
+    write_table(
+        folder, "agency", [agency("001", "郑州市教育局"), agency("001001", "郑州市第一初级中学", dept="001")]
+    )
     write_table(folder, "ba_bgt_info", [indicator("B1", "100000000.00")])
-    rows = [payment(f"P{i:07d}", f"{i % 9973}.{i % 100:02d}", use_des=f"购置办公设备第{i}批") for i in range(n)]
+    rows = [
+        payment(f"P{i:07d}", f"{i % 9973}.{i % 100:02d}", use_des=f"购置办公设备第{i}批") for i in range(n)
+    ]
     for i in range(0, n, 97):  # a newer version near the end of the file
         rows.append(payment(f"P{i:07d}", "1.00", update_time="2025-04-01T00:00:00"))
     for i in range(5, n, 89):  # a tie: the later line must win
@@ -56,7 +60,9 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
         assert a.end == b.start and data[b.start - 1 : b.start] == b"\n"
         assert b.first_line == data[: b.start].count(b"\n") + 1
     (tmp_path / "q").mkdir()
-    quoted = write_table(tmp_path / "q", "pay_voucher", [payment("P1", "1.00", use_des='a "quoted", purpose')])
+    quoted = write_table(
+        tmp_path / "q", "pay_voucher", [payment("P1", "1.00", use_des='a "quoted", purpose')]
+    )
     assert split_ranges(quoted, "csv", 2) is None
 
 
@@ -89,8 +95,12 @@ def _db_env(engine: Engine) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_killed_load_run_again_ends_with_the_same_warehouse(engine: Engine, tmp_path: Path) -> None:
     folder = busy_batch(tmp_path / "b", 60_000)  # large enough to be loaded by several processes
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "load", str(folder), "--chunk-size", "1000"],
-                            env=_db_env(engine), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "load", str(folder), "--chunk-size", "1000"],
+        env=_db_env(engine),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     stored = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -107,8 +117,14 @@ def test_a_killed_load_run_again_ends_with_the_same_warehouse(engine: Engine, tm
         half = conn.execute(select(func.count()).select_from(PayVoucher)).scalar_one()
     assert 0 < half < 60_000
 
-    again = subprocess.run([sys.executable, "-m", "cli", "load", str(folder)], env=_db_env(engine),
-                           capture_output=True, text=True, timeout=600, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "cli", "load", str(folder)],
+        env=_db_env(engine),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     resumed = warehouse_snapshot(engine)
     with engine.connect() as conn:

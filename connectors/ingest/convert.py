@@ -7,9 +7,9 @@ Each parser takes the stripped, non-empty text of a field and returns the stored
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from schema.base import FeedField, Kind

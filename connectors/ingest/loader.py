@@ -11,8 +11,8 @@ import contextlib
 import gc
 import os
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,8 @@ from sqlalchemy import Engine, insert, select, update
 
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
-from connectors.ingest.postload import after_load, defer_indexes, restore_indexes
 from connectors.ingest.parallel import PARALLEL_BYTES, run_parallel, split_ranges
+from connectors.ingest.postload import after_load, defer_indexes, restore_indexes
 from connectors.ingest.readers import CsvReader, JsonlReader, open_reader
 from connectors.ingest.rows import ParseContext, ParsedChunk, RowParser
 from schema.db import write_transaction

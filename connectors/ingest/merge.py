@@ -8,9 +8,9 @@ rules of ``feeds.md``: a stored record is replaced when the incoming ``update_ti
 
 from __future__ import annotations
 
-from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -84,13 +84,15 @@ class TableWriter:
         for start in range(0, len(keys), LOOKUP_BATCH):
             part = keys[start : start + LOOKUP_BATCH]
             if width == 1:
-                sql = f"SELECT {wanted} FROM {self.ft.name} AS t WHERE t.{key[0]} IN ({', '.join([p] * len(part))})"
+                marks = ", ".join([p] * len(part))
+                sql = f"SELECT {wanted} FROM {self.ft.name} AS t WHERE t.{key[0]} IN ({marks})"
                 params: list[Any] = part
             else:
                 # a join against the key list: a row-value IN (VALUES …) would scan the table on SQLite
                 row = "(" + ", ".join([p] * width) + ")"
                 on = " AND ".join(f"t.{k} = v.column{i + 1}" for i, k in enumerate(key))
-                sql = f"SELECT {wanted} FROM (VALUES {', '.join([row] * len(part))}) AS v JOIN {self.ft.name} AS t ON {on}"
+                values = ", ".join([row] * len(part))
+                sql = f"SELECT {wanted} FROM (VALUES {values}) AS v JOIN {self.ft.name} AS t ON {on}"
                 params = [v for k in part for v in k]
             for rec in conn.exec_driver_sql(sql, tuple(params)):
                 stamp = rec[width]
@@ -144,13 +146,9 @@ class TableWriter:
 
     def _write_inserts(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self.dialect == "postgresql":
-            raw = conn.connection.driver_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(  # type: ignore[union-attr]
-                    f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
-                ) as copy,
-            ):
+            raw: Any = conn.connection.driver_connection
+            copy_sql = f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row(row)
             return

@@ -6,7 +6,7 @@ may have stopped between its last chunk and this step).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, Table, delete, func, inspect, literal, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, literal, select
 
 from schema.models import MofDiv, RegionClosure, metadata
 
@@ -20,14 +20,15 @@ def rebuild_region_closure(conn: Connection) -> int:
     )
     rows = []
     for code in parents:
-        node, depth, seen = code, 0, set()
+        node: str | None = code
+        depth, seen = 0, set()
         while node is not None and node in parents and node not in seen:
             seen.add(node)
             rows.append({"ancestor": node, "descendant": code, "depth": depth})
             node, depth = parents[node], depth + 1
     conn.execute(delete(RegionClosure))
     if rows:
-        conn.execute(RegionClosure.__table__.insert(), rows)
+        conn.execute(insert(RegionClosure), rows)
     return len(rows)
 
 

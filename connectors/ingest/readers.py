@@ -66,7 +66,7 @@ def normalise_name(name: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ByteRange:
-    """A slice of a line-oriented file that starts at a line boundary: bytes [start, end), first line number."""
+    """A slice of a line-oriented file, from a line boundary: bytes [start, end) and its first line number."""
 
     start: int
     end: int

@@ -117,7 +117,7 @@ class RowParser:
             digests,
             repeat(c.loaded_at),
         ]
-        rows = list(zip(*cols, *extra))
+        rows = list(zip(*cols, *extra))  # noqa: B905 - the extras are endless repeats
         if errors:
             for i in sorted(errors):
                 name, why = errors[i]
