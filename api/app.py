@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from api import errors
 from api.health import router as health_router
+from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
 
 DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a region: when money was allocated,
@@ -23,5 +25,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         default_response_class=OrjsonResponse,
     )
     app.state.engine = engine or default_engine()
+    errors.install(app)
     app.include_router(health_router)
+    app.include_router(regions_router)
     return app

@@ -1,0 +1,62 @@
+"""Finance regions (财政区划) as the caller may see them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from api.errors import NotFound
+from api.pagination import decode_cursor, encode_cursor
+from api.regions import queries
+from security.scope import Scope
+
+
+class RegionRef(BaseModel):
+    code: str
+    name: str
+    level: int
+
+
+class Region(RegionRef):
+    parent_code: str | None
+    ancestors: list[RegionRef] = []
+    children: int = 0
+
+
+class RegionPage(BaseModel):
+    rows: list[Region]
+    next_cursor: str | None
+
+
+def list_regions(
+    session: Session,
+    scope: Scope,
+    *,
+    parent: str | None,
+    level: int | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> RegionPage:
+    after = decode_cursor("regions", cursor, 1)
+    rows = session.execute(
+        queries.regions_page(
+            scope, parent=parent, level=level, q=q, after=after[0] if after else None, limit=limit
+        )
+    ).all()
+    page = [Region(code=r[0], name=r[1], parent_code=r[2], level=r[3]) for r in rows[:limit]]
+    more = len(rows) > limit
+    return RegionPage(rows=page, next_cursor=encode_cursor("regions", [page[-1].code]) if more else None)
+
+
+def get_region(session: Session, scope: Scope, code: str) -> Region:
+    row = session.execute(queries.region(scope, code)).first()
+    if row is None:
+        raise NotFound(f"no region {code!r}")
+    path = [
+        RegionRef(code=a[0], name=a[1], level=a[2]) for a in session.execute(queries.ancestors(scope, code))
+    ]
+    children = session.execute(queries.children_count(code)).scalar_one()
+    return Region(
+        code=row[0], name=row[1], parent_code=row[2], level=row[3], ancestors=path, children=children
+    )

@@ -1,0 +1,30 @@
+"""The caller's scope: the region subtree it may see and whether it holds personal-data clearance.
+
+Every service function takes a :class:`Scope` and applies it inside its SQL. Until identities exist (the
+security issue) the API hands every caller :func:`whole_dataset`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select
+
+from schema.models import RegionClosure
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    region: str | None  # root of the visible subtree; None: every region
+    pii: bool = False  # may see persons' names, ID numbers and accounts unmasked
+
+    def regions(self, column: ColumnElement[str]) -> ColumnElement[bool]:
+        """``column`` names a region inside the scope."""
+        if self.region is None:
+            return column.is_not(None)
+        subtree = select(RegionClosure.descendant).where(RegionClosure.ancestor == self.region)
+        return column.in_(subtree)
+
+
+def whole_dataset() -> Scope:
+    return Scope(region=None, pii=False)
