@@ -62,8 +62,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=OFF")
-    cur.execute("PRAGMA cache_size=-65536")
-    cur.execute("PRAGMA temp_store=MEMORY")
+    # 32 MB of page cache per connection; sorts (an index build after a bulk load) spill to temporary
+    # files rather than memory, so a load's footprint does not grow with the size of the table
+    cur.execute("PRAGMA cache_size=-32768")
     cur.close()
 
 

@@ -7,6 +7,7 @@ security issue) the API hands every caller :func:`whole_dataset`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
@@ -18,7 +19,7 @@ class Scope:
     region: str | None  # root of the visible subtree; None: every region
     pii: bool = False  # may see persons' names, ID numbers and accounts unmasked
 
-    def regions(self, column: ColumnElement[str]) -> ColumnElement[bool]:
+    def regions(self, column: Any) -> ColumnElement[bool]:
         """``column`` names a region inside the scope."""
         if self.region is None:
             return column.is_not(None)

@@ -168,11 +168,11 @@ def evaluate(batch: dict[str, list[dict[str, str]]]) -> dict[str, set[str]]:
             hits["payee_enterprise_risk"].add(v["pay_cert_id"])
     by_period: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     detail_sum: dict[str, int] = defaultdict(int)
-    for d in details:
-        detail_sum[d["pay_cert_id"]] += fen(d["pay_amt"])
-        if d["iden_no"] and at_risk(d["iden_no"], day(d["xpay_date"]), th.BENEFICIARY_RISK_TYPES):
-            hits["beneficiary_risk"].add(d["pay_detail_id"])
-        by_period[(d["iden_no"], d["subsidy_item"], d["pay_month"])].append(d["pay_detail_id"])
+    for line in details:
+        detail_sum[line["pay_cert_id"]] += fen(line["pay_amt"])
+        if line["iden_no"] and at_risk(line["iden_no"], day(line["xpay_date"]), th.BENEFICIARY_RISK_TYPES):
+            hits["beneficiary_risk"].add(line["pay_detail_id"])
+        by_period[(line["iden_no"], line["subsidy_item"], line["pay_month"])].append(line["pay_detail_id"])
     for ids in by_period.values():
         if len(ids) > 1:
             hits["duplicate_beneficiary"].update(ids)

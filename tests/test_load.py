@@ -252,3 +252,24 @@ def test_a_load_run_is_recorded_with_its_source(engine: Engine, tmp_path: Path) 
         run = conn.execute(select(LoadRun.source, LoadRun.status).where(LoadRun.id == report.run_id)).one()
         assert tuple(run) == ("treasury", "done")
         assert conn.execute(select(PayVoucher.src_name, PayVoucher.src_line)).one() == ("treasury", 2)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_field_sent_under_its_alias_too_keeps_the_value_given(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    folder = tmp_path / fmt
+    write_table(folder, "agency", [agency("001001", "郑州市第一初级中学")], fmt)
+    write_table(
+        folder,
+        "ba_bgt_info",
+        [
+            indicator("B1", "1.00", spe_fund_code="ZX1", track_pro_code=None),
+            indicator("B2", "1.00", spe_fund_code=None, track_pro_code="ZX2"),
+        ],
+        fmt,
+    )
+    load_batch(engine, folder)
+    with engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT bgt_id, spe_fund_code FROM ba_bgt_info")).all())
+    assert got == {"B1": "ZX1", "B2": "ZX2"}

@@ -133,6 +133,7 @@ class RowParser:
     ) -> list[Any]:
         incoming = list(zip(*values, strict=True))
         cols: list[Any] = [[None] * n] * self.width  # absent columns share one list of nulls
+        filled: set[int] = set()
         for pos, idx, check, required, name in self.plan:
             try:
                 col: list[str] = list(map(str.strip, incoming[pos]))  # type: ignore[arg-type]
@@ -143,13 +144,13 @@ class RowParser:
                     if not v:
                         errors.setdefault(i, (name, "required field is empty"))
             if check is None:
-                cols[idx] = _blank_to_none(col)
+                parsed = _blank_to_none(col)
             elif isinstance(check, int):
                 if col and max(map(len, col)) > check:
                     for i, v in enumerate(col):
                         if len(v) > check:
                             errors.setdefault(i, (name, f"code longer than {check} characters"))
-                cols[idx] = _blank_to_none(col)
+                parsed = _blank_to_none(col)
             elif isinstance(check, frozenset):
                 present = set(col)
                 present.discard("")
@@ -158,9 +159,13 @@ class RowParser:
                     for i, v in enumerate(col):
                         if v and v not in check:
                             errors.setdefault(i, (name, f"{v!r} is not one of {listed}"))
-                cols[idx] = _blank_to_none(col)
+                parsed = _blank_to_none(col)
             else:
-                cols[idx] = self._parse_column(col, check, name, errors)
+                parsed = self._parse_column(col, check, name, errors)
+            if idx in filled:  # one field under two names (spe_fund_code, track_pro_code): first non-empty
+                parsed = [a if a is not None else b for a, b in zip(cols[idx], parsed, strict=True)]
+            cols[idx] = parsed
+            filled.add(idx)
         if self.ft.soft_state:
             di = self.ft.index_of("is_deleted")
             cols[di] = [False if v is None else v for v in cols[di]]  # absent or empty: the record is live
