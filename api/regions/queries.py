@@ -10,11 +10,12 @@ from schema.models import MofDiv, RegionClosure
 from security.scope import Scope
 
 LIVE = MofDiv.is_deleted.is_(False)
+Query = Select[*tuple[Any, ...]]  # a SELECT of any row shape
 
 
 def regions_page(
     scope: Scope, *, parent: str | None, level: int | None, q: str | None, after: str | None, limit: int
-) -> Select[Any]:
+) -> Query:
     query = select(MofDiv.mof_div_code, MofDiv.mof_div_name, MofDiv.parent_code, MofDiv.level_no).where(
         LIVE, scope.regions(MofDiv.mof_div_code)
     )
@@ -29,13 +30,13 @@ def regions_page(
     return query.order_by(MofDiv.mof_div_code).limit(limit + 1)
 
 
-def region(scope: Scope, code: str) -> Select[Any]:
+def region(scope: Scope, code: str) -> Query:
     return select(MofDiv.mof_div_code, MofDiv.mof_div_name, MofDiv.parent_code, MofDiv.level_no).where(
         LIVE, MofDiv.mof_div_code == code, scope.regions(MofDiv.mof_div_code)
     )
 
 
-def ancestors(scope: Scope, code: str) -> Select[Any]:
+def ancestors(scope: Scope, code: str) -> Query:
     """The path from the top of the caller's scope down to the region (the region itself excluded)."""
     return (
         select(MofDiv.mof_div_code, MofDiv.mof_div_name, MofDiv.level_no)
@@ -45,5 +46,5 @@ def ancestors(scope: Scope, code: str) -> Select[Any]:
     )
 
 
-def children_count(code: str) -> Select[Any]:
+def children_count(code: str) -> Query:
     return select(func.count()).select_from(MofDiv).where(MofDiv.parent_code == code, LIVE)
