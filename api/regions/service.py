@@ -17,14 +17,17 @@ class RegionRef(BaseModel):
     level: int
 
 
-class Region(RegionRef):
+class RegionRow(RegionRef):
     parent_code: str | None
-    ancestors: list[RegionRef] = []
-    children: int = 0
+
+
+class Region(RegionRow):
+    ancestors: list[RegionRef]  # from the top of the caller's jurisdiction down to the parent
+    children: int
 
 
 class RegionPage(BaseModel):
-    rows: list[Region]
+    rows: list[RegionRow]
     next_cursor: str | None
 
 
@@ -44,7 +47,7 @@ def list_regions(
             scope, parent=parent, level=level, q=q, after=after[0] if after else None, limit=limit
         )
     ).all()
-    page = [Region(code=r[0], name=r[1], parent_code=r[2], level=r[3]) for r in rows[:limit]]
+    page = [RegionRow(code=r[0], name=r[1], parent_code=r[2], level=r[3]) for r in rows[:limit]]
     more = len(rows) > limit
     return RegionPage(rows=page, next_cursor=encode_cursor("regions", [page[-1].code]) if more else None)
 
