@@ -1,0 +1,47 @@
+"""Every command and every setting is documented in the README (Datasette's test_docs habit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from cli.main import app
+from schema.db import DatabaseSettings
+from security.pseudonym import PseudonymSettings
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: typer.Typer, prefix: str = "oversight") -> list[str]:
+    click_group = typer.main.get_command(group)
+    names = []
+    for name, command in click_group.commands.items():  # type: ignore[attr-defined]
+        if hasattr(command, "commands"):
+            names += [f"{prefix} {name} {sub}" for sub in command.commands]
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+@pytest.mark.parametrize("command", _commands(app))
+def test_every_command_is_in_the_readme(command: str) -> None:
+    assert f"`{command}" in README, f"document `{command}` in the README's command table"
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        f"OVERSIGHT_{name.upper()}"
+        for cls in (DatabaseSettings, PseudonymSettings)
+        for name in cls.model_fields
+    ],
+)
+def test_every_setting_is_in_the_readme(variable: str) -> None:
+    assert f"`{variable}`" in README, f"document {variable} in the README's settings table"
+
+
+@pytest.mark.parametrize("cls", [DatabaseSettings, PseudonymSettings])
+def test_every_setting_has_a_description(cls: type) -> None:
+    assert all(field.description for field in cls.model_fields.values())  # type: ignore[attr-defined]
