@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.health import router as health_router
+from api.orgs.routes import router as orgs_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
@@ -29,5 +30,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health_router)
     app.include_router(regions_router)
+    app.include_router(orgs_router)
     app.include_router(reference_router)
     return app
