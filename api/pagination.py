@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
+from sqlalchemy import Row, Select, tuple_
+from sqlalchemy.orm import Session
 
 from api.errors import BadParameter
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+T = TypeVar("T")
 
 
 def encode_cursor(listing: str, key: list[Any]) -> str:
@@ -33,3 +37,23 @@ def decode_cursor(listing: str, cursor: str | None, width: int) -> list[Any] | N
     if len(key) != width:
         raise BadParameter("cursor", f"not a cursor of the {listing} listing")
     return key
+
+
+def keyset_page(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    listing: str,
+    key: list[Any],
+    cursor: str | None,
+    limit: int,
+    make_row: Callable[[Row[*tuple[Any, ...]]], T],
+    row_key: Callable[[T], list[Any]],
+) -> tuple[list[T], str | None]:
+    """One page of ``query`` in the order of the ``key`` columns, after the row a cursor points at."""
+    after = decode_cursor(listing, cursor, len(key))
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*after) if len(key) > 1 else key[0] > after[0])
+    rows = session.execute(query.order_by(*key).limit(limit + 1)).all()
+    page = [make_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return page, encode_cursor(listing, row_key(page[-1])) if more else None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import keyset_page
 from schema.models import Agency, MofDiv, Project
 from security.scope import Scope
 
@@ -82,12 +82,14 @@ def list_agencies(
         query = query.where(Agency.dept_code == department)
     if q:
         query = query.where(or_(Agency.agency_name.contains(q, autoescape=True), Agency.agency_code == q))
-    after = decode_cursor("agencies", cursor, 2)
-    if after:
-        query = query.where(tuple_(Agency.mof_div_code, Agency.agency_code) > tuple_(*after))
-    rows = session.execute(query.order_by(Agency.mof_div_code, Agency.agency_code).limit(limit + 1)).all()
-    page = [
-        AgencyRow(
+    page, next_cursor = keyset_page(
+        session,
+        query,
+        "agencies",
+        [Agency.mof_div_code, Agency.agency_code],
+        cursor,
+        limit,
+        lambda r: AgencyRow(
             region=r[0],
             region_name=r[1],
             code=r[2],
@@ -96,13 +98,10 @@ def list_agencies(
             department_name=r[5],
             agency_type=r[6],
             unifsoc_cred_code=r[7],
-        )
-        for r in rows[:limit]
-    ]
-    more = len(rows) > limit
-    return AgencyPage(
-        rows=page, next_cursor=encode_cursor("agencies", [page[-1].region, page[-1].code]) if more else None
+        ),
+        lambda row: [row.region, row.code],
     )
+    return AgencyPage(rows=page, next_cursor=next_cursor)
 
 
 def list_projects(
@@ -145,12 +144,14 @@ def list_projects(
         query = query.where(Project.spe_fund_code == spe_fund)
     if q:
         query = query.where(or_(Project.pro_name.contains(q, autoescape=True), Project.pro_code == q))
-    after = decode_cursor("projects", cursor, 2)
-    if after:
-        query = query.where(tuple_(Project.mof_div_code, Project.pro_code) > tuple_(*after))
-    rows = session.execute(query.order_by(Project.mof_div_code, Project.pro_code).limit(limit + 1)).all()
-    page = [
-        ProjectRow(
+    page, next_cursor = keyset_page(
+        session,
+        query,
+        "projects",
+        [Project.mof_div_code, Project.pro_code],
+        cursor,
+        limit,
+        lambda r: ProjectRow(
             region=r[0],
             code=r[1],
             name=r[2],
@@ -159,10 +160,7 @@ def list_projects(
             kind=r[5],
             spe_fund_code=r[6],
             start_year=r[7],
-        )
-        for r in rows[:limit]
-    ]
-    more = len(rows) > limit
-    return ProjectPage(
-        rows=page, next_cursor=encode_cursor("projects", [page[-1].region, page[-1].code]) if more else None
+        ),
+        lambda row: [row.region, row.code],
     )
+    return ProjectPage(rows=page, next_cursor=next_cursor)

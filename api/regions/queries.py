@@ -13,9 +13,7 @@ LIVE = MofDiv.is_deleted.is_(False)
 Query = Select[*tuple[Any, ...]]  # a SELECT of any row shape
 
 
-def regions_page(
-    scope: Scope, *, parent: str | None, level: int | None, q: str | None, after: str | None, limit: int
-) -> Query:
+def regions_list(scope: Scope, *, parent: str | None, level: int | None, q: str | None) -> Query:
     query = select(MofDiv.mof_div_code, MofDiv.mof_div_name, MofDiv.parent_code, MofDiv.level_no).where(
         LIVE, scope.regions(MofDiv.mof_div_code)
     )
@@ -25,9 +23,7 @@ def regions_page(
         query = query.where(MofDiv.level_no == level)
     if q:
         query = query.where(or_(MofDiv.mof_div_name.contains(q, autoescape=True), MofDiv.mof_div_code == q))
-    if after is not None:
-        query = query.where(MofDiv.mof_div_code > after)
-    return query.order_by(MofDiv.mof_div_code).limit(limit + 1)
+    return query
 
 
 def region(scope: Scope, code: str) -> Query:

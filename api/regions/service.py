@@ -6,8 +6,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import keyset_page
 from api.regions import queries
+from schema.models import MofDiv
 from security.scope import Scope
 
 
@@ -41,15 +42,18 @@ def list_regions(
     cursor: str | None,
     limit: int,
 ) -> RegionPage:
-    after = decode_cursor("regions", cursor, 1)
-    rows = session.execute(
-        queries.regions_page(
-            scope, parent=parent, level=level, q=q, after=after[0] if after else None, limit=limit
-        )
-    ).all()
-    page = [RegionRow(code=r[0], name=r[1], parent_code=r[2], level=r[3]) for r in rows[:limit]]
-    more = len(rows) > limit
-    return RegionPage(rows=page, next_cursor=encode_cursor("regions", [page[-1].code]) if more else None)
+    query = queries.regions_list(scope, parent=parent, level=level, q=q)
+    page, next_cursor = keyset_page(
+        session,
+        query,
+        "regions",
+        [MofDiv.mof_div_code],
+        cursor,
+        limit,
+        lambda r: RegionRow(code=r[0], name=r[1], parent_code=r[2], level=r[3]),
+        lambda row: [row.code],
+    )
+    return RegionPage(rows=page, next_cursor=next_cursor)
 
 
 def get_region(session: Session, scope: Scope, code: str) -> Region:
