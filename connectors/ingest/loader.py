@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +267,11 @@ def load_rows(
     counts = Counts()
     for parsed in _parsed_chunks(parser, rows, chunk_size):
         with write_lock or contextlib.nullcontext():
-            counts.add(_apply_chunk(engine, ft, writer, parser.header, parsed, ctx, file_name))
+            counts.add(
+                _retry_collisions(
+                    partial(_apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name)
+                )
+            )
         on_progress(counts.read)
     return counts
 
@@ -320,16 +325,8 @@ def _parsed_chunks(parser: RowParser, rows: Iterator[Any], size: int) -> Iterato
         yield parser.chunk(chunk)
 
 
-def _apply_chunk(
-    engine: Engine,
-    ft: FeedTable,
-    writer: TableWriter,
-    header: list[str],
-    parsed: ParsedChunk,
-    ctx: _Context,
-    file_name: str,
-) -> Counts:
-    """Check references, then store the chunk and its quarantined rows in one transaction.
+def _retry_collisions(apply: Callable[[], Counts]) -> Counts:
+    """Run one chunk's transaction, again if it collided with another loader process.
 
     On PostgreSQL another loader process may insert one of the chunk's keys between this one's lookup and
     its insert (a record with versions in two slices of the file), or the two may wait on each other's
@@ -339,7 +336,7 @@ def _apply_chunk(
     attempt = 0
     while True:
         try:
-            return _apply_chunk_once(engine, ft, writer, header, parsed, ctx, file_name)
+            return apply()
         except Exception as exc:
             attempt += 1
             if not _is_collision(exc) or time.monotonic() > deadline:
@@ -353,7 +350,7 @@ def _is_collision(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) in ("23505", "40P01", "40001")  # unique, deadlock, serialization
 
 
-def _apply_chunk_once(
+def _apply_chunk(
     engine: Engine,
     ft: FeedTable,
     writer: TableWriter,
@@ -362,6 +359,8 @@ def _apply_chunk_once(
     ctx: _Context,
     file_name: str,
 ) -> Counts:
+    """Check references, then store the chunk and its quarantined rows in one transaction. It may run twice
+    (see :func:`_retry_collisions`), so it leaves ``parsed`` as it found it."""
     bad, rows, raws = list(parsed.bad), parsed.rows, parsed.raw
     line = writer.columns.index("src_line")
     with write_transaction(engine) as conn:
