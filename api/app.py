@@ -6,8 +6,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
+from api.analysis.routes import router as analysis_router
 from api.health import router as health_router
 from api.orgs.routes import router as orgs_router
+from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
@@ -29,6 +31,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or default_engine()
     errors.install(app)
     app.include_router(health_router)
+    app.include_router(analysis_router)
+    app.include_router(payments_router)
     app.include_router(regions_router)
     app.include_router(orgs_router)
     app.include_router(reference_router)

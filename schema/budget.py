@@ -81,6 +81,7 @@ class BgtInfo(Provenance, Base):
         Index("ix_ba_bgt_info_rec_div", "rec_div_code", "fiscal_year"),
         Index("ix_ba_bgt_info_doc", "cor_bgt_doc_no"),
         Index("ix_ba_bgt_info_spe_fund", "spe_fund_code", "fiscal_year"),
+        Index("ix_ba_bgt_info_sup_doc", "sup_bgt_doc_no"),
     )
 
 

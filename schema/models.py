@@ -3,6 +3,7 @@
 from schema.base import Base
 from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAlloc
 from schema.classification import Classification, CodeSet
+from schema.derived import FactCell, Payee, PayeeRegion, PaymentText, Rollup, ScopeRollup
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
 from schema.payment import PayDetail, PayVoucher
@@ -52,4 +53,10 @@ __all__ = [
     "Quarantine",
     "Classification",
     "CodeSet",
+    "FactCell",
+    "Rollup",
+    "ScopeRollup",
+    "PaymentText",
+    "Payee",
+    "PayeeRegion",
 ]

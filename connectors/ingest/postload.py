@@ -6,9 +6,10 @@ may have stopped between its last chunk and this step).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, literal, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, literal, select, text
 
-from schema.models import MofDiv, RegionClosure, metadata
+from connectors.ingest import derive
+from schema.models import FactCell, MofDiv, PaymentText, RegionClosure, metadata
 
 
 def rebuild_region_closure(conn: Connection) -> int:
@@ -65,7 +66,10 @@ def restore_indexes(engine: Engine, table: Table | None = None) -> int:
 
 
 def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -> list[str]:
-    """Bring derived tables up to date; returns what was done, for the report."""
+    """Bring derived tables up to date; returns what was done, for the report.
+
+    ``force`` (after an interrupted run, whose changes this run may have found already stored) rebuilds
+    everything derived."""
     done: list[str] = []
     if force:
         created = restore_indexes(engine)
@@ -76,4 +80,23 @@ def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -
         if force or empty or "mof_div" in changed:
             n = rebuild_region_closure(conn)
             done.append(f"region tree: {n} ancestor pairs")
+    with engine.begin() as conn:
+        never_built = conn.execute(select(FactCell.id).limit(1)).first() is None
+        if force or changed & derive.FACT_INPUTS or (never_built and changed):
+            cells, rollups = derive.rebuild_facts(conn)
+            done.append(f"summaries: {cells:,} fact cells, {rollups:,} rollup rows")
+    with engine.begin() as conn:
+        never_built = conn.execute(select(PaymentText.id).limit(1)).first() is None
+        if force or never_built or changed & derive.TEXT_INPUTS:
+            n = derive.refresh_payment_text(conn, None if force else run_id, changed)
+            done.append(f"keyword index: {n:,} payments")
+    if force or changed & derive.PAYEE_INPUTS:
+        with engine.begin() as conn:
+            n = derive.rebuild_payees(conn)
+            done.append(f"payees: {n:,}")
+    if done and engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("ANALYZE fact_cell, rollup, payment_text, payee, payee_region")
+            )
     return done

@@ -1,0 +1,410 @@
+"""Treasury payments (国库集中支付): filtered, keyword-searched, keyset-paginated; one payment in full.
+
+Keyword search (semantics.md, "Search") looks for the keyword as a substring of a payment's purpose, payee,
+project, unit and indicator document number, all held in ``payment_text.doc``. Keywords of 3 or more
+characters go through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL), which narrows the
+candidates; shorter ones have no trigram, so each payment that passes the other filters is checked in
+the order of the listing until a page is full. Both paths end with the same exact substring test.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, text, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from api.analysis.breakdown import payments_query
+from api.analysis.dimensions import Dim, Filter, parse_filter
+from api.errors import BadParameter, NotFound
+from api.pagination import decode_cursor, encode_cursor
+from connectors.ingest.convert import BadValue, format_amount, parse_amount
+from schema.derived import PaymentText
+from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
+from security.masking import is_person, mask_account, mask_id, mask_name
+from security.scope import Scope
+
+TRIGRAM = 3  # keywords at least this long can use the trigram index
+SORTS = {
+    "pay_cert_id": PayVoucher.pay_cert_id,
+    "vou_date": PayVoucher.vou_date,
+    "pay_amt": PayVoucher.pay_amt_fen,
+}
+
+
+class PayeeInfo(BaseModel):
+    payee_id: str = Field(description="resolved payee; /v1/payees/{payee_id} shows all it received")
+    name: str = Field(description="masked (张*) when the payee is a person, unless cleared")
+    account_no: str | None
+    bank_name: str | None
+    payee_type: str | None
+    unifsoc_cred_code: str | None
+    iden_no: str | None = Field(description="masked (410***********1234) unless cleared")
+    is_person: bool
+
+
+class PaymentRow(BaseModel):
+    pay_cert_id: str
+    pay_cert_no: str
+    fiscal_year: int
+    region: str
+    region_name: str | None
+    agency_code: str
+    agency_name: str | None
+    pro_code: str | None
+    pro_name: str | None
+    bgt_id: str | None
+    vou_date: date
+    xpay_date: date | None
+    amount: str
+    use_des: str = Field(description="用途")
+    payee: PayeeInfo
+    fund_type: str
+    set_mode: str | None
+    pay_type: str | None
+    exp_func_code: str | None
+    gov_eco_code: str | None
+    dep_eco_code: str | None
+    contract_no: str | None
+
+
+class PaymentPage(BaseModel):
+    rows: list[PaymentRow]
+    next_cursor: str | None
+
+
+class PaymentSearch(BaseModel):
+    """The filters of ``/v1/payments`` (all optional, combined with AND)."""
+
+    q: str | None = None
+    year: int | None = None
+    region: str | None = None
+    own_level: bool = False
+    filters: dict[Dim, str] = {}
+    payee_type: str | None = None
+    set_mode: str | None = None
+    min_amount: str | None = None
+    max_amount: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _fen(parameter: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_amount(value.strip())
+    except BadValue as exc:
+        raise BadParameter(parameter, str(exc)) from None
+
+
+def check_keyword(q: str | None) -> str | None:
+    if q is None:
+        return None
+    if not q.strip():
+        raise BadParameter("q", "an empty keyword matches everything; leave q out instead")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in q):
+        raise BadParameter("q", "a keyword may not hold control characters or line breaks")
+    return q
+
+
+def keyword_condition(session: Session, q: str) -> ColumnElement[bool]:
+    """Payments whose document holds ``q``: through the trigram index when ``q`` is long enough."""
+    exact = func.instr(PaymentText.doc, q) > 0
+    if session.get_bind().dialect.name == "postgresql":
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        exact = PaymentText.doc.like(f"%{escaped}%", escape="\\")
+    if len(q) < TRIGRAM:
+        return exists().where(PaymentText.pay_cert_id == PayVoucher.pay_cert_id, exact)
+    if session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'
+        fts = text("SELECT rowid FROM payment_fts WHERE payment_fts MATCH :phrase").bindparams(phrase=phrase)
+        candidates = select(PaymentText.pay_cert_id).where(PaymentText.id.in_(fts), exact)
+    else:
+        candidates = select(PaymentText.pay_cert_id).where(exact)
+    return PayVoucher.pay_cert_id.in_(candidates)
+
+
+def search_query(session: Session, scope: Scope, s: PaymentSearch) -> Select[Any]:
+    filters: tuple[Filter, ...] = tuple(parse_filter(d, v) for d, v in s.filters.items())
+    query, _ = payments_query(scope, s.year, s.region, s.own_level, filters)
+    p = PayVoucher
+    if s.payee_type:
+        query = query.where(p.payee_type == s.payee_type)
+    if s.set_mode:
+        query = query.where(p.set_mode_code == s.set_mode)
+    low, high = _fen("min_amount", s.min_amount), _fen("max_amount", s.max_amount)
+    if low is not None:
+        query = query.where(p.pay_amt_fen >= low)
+    if high is not None:
+        query = query.where(p.pay_amt_fen <= high)
+    if low is not None and high is not None and low > high:
+        raise BadParameter("min_amount", "is greater than max_amount")
+    if s.date_from:
+        query = query.where(p.vou_date >= s.date_from)
+    if s.date_to:
+        query = query.where(p.vou_date <= s.date_to)
+    if s.date_from and s.date_to and s.date_from > s.date_to:
+        raise BadParameter("date_from", "is after date_to")
+    q = check_keyword(s.q)
+    if q is not None:
+        query = query.where(keyword_condition(session, q))
+    return query
+
+
+def list_payments(
+    session: Session, scope: Scope, search: PaymentSearch, *, sort: str, cursor: str | None, limit: int
+) -> PaymentPage:
+    descending = sort.startswith("-")
+    field = sort.removeprefix("-")
+    if field not in SORTS:
+        raise BadParameter("sort", f"one of {', '.join(SORTS)}, optionally prefixed with '-'")
+    column = SORTS[field]
+    keys = [column, PayVoucher.pay_cert_id] if field != "pay_cert_id" else [PayVoucher.pay_cert_id]
+    query = search_query(session, scope, search).with_only_columns(PayVoucher.pay_cert_id, *keys[:-1])
+    listing = f"payments:{sort}"
+    after = decode_cursor(listing, cursor, len(keys))
+    if after is not None:
+        if field == "vou_date":
+            after[0] = _cursor_date(after[0])
+        mark = tuple_(*keys) if len(keys) > 1 else keys[0]
+        value = tuple_(*after) if len(keys) > 1 else after[0]
+        query = query.where(mark < value if descending else mark > value)
+    order = [k.desc() for k in keys] if descending else keys
+    found = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    ids = [r[0] for r in found[:limit]]
+    rows = payment_rows(session, ids, scope.pii)
+    next_cursor = None
+    if len(found) > limit:
+        last = found[limit - 1]
+        key = [last[1], last[0]] if len(keys) > 1 else [last[0]]
+        if field == "vou_date":
+            key[0] = str(key[0])
+        next_cursor = encode_cursor(listing, key)
+    return PaymentPage(rows=rows, next_cursor=next_cursor)
+
+
+def _cursor_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise BadParameter("cursor", "not a cursor of this listing") from None
+
+
+def payment_rows(session: Session, ids: list[str], pii: bool) -> list[PaymentRow]:
+    """Full rows of the payments ``ids``, in that order (one query for the whole page)."""
+    if not ids:
+        return []
+    p = PayVoucher
+    unit, project = aliased(Agency), aliased(Project)
+    result = session.execute(
+        select(p, MofDiv.mof_div_name, unit.agency_name, project.pro_name)
+        .outerjoin(MofDiv, MofDiv.mof_div_code == p.mof_div_code)
+        .outerjoin(
+            unit,
+            and_(
+                unit.mof_div_code == p.mof_div_code,
+                unit.agency_code == p.agency_code,
+                unit.is_deleted.is_(False),
+            ),
+        )
+        .outerjoin(
+            project,
+            and_(
+                project.mof_div_code == p.mof_div_code,
+                project.pro_code == p.pro_code,
+                project.is_deleted.is_(False),
+            ),
+        )
+        .where(p.pay_cert_id.in_(ids))
+    ).all()
+    by_id = {r[0].pay_cert_id: r for r in result}
+    return [_row(*by_id[i], pii=pii) for i in ids if i in by_id]
+
+
+def _row(
+    p: PayVoucher, region_name: str | None, agency_name: str | None, pro_name: str | None, *, pii: bool
+) -> PaymentRow:
+    person = is_person(p.payee_type, p.iden_no)
+    hide = person and not pii
+    return PaymentRow(
+        pay_cert_id=p.pay_cert_id,
+        pay_cert_no=p.pay_cert_no,
+        fiscal_year=p.fiscal_year,
+        region=p.mof_div_code,
+        region_name=region_name,
+        agency_code=p.agency_code,
+        agency_name=agency_name,
+        pro_code=p.pro_code,
+        pro_name=pro_name,
+        bgt_id=p.bgt_id,
+        vou_date=p.vou_date,
+        xpay_date=p.xpay_date,
+        amount=format_amount(p.pay_amt_fen),
+        use_des=p.use_des,
+        payee=PayeeInfo(
+            payee_id=p.payee_key,
+            name=(mask_name(p.payee_acct_name) if hide else p.payee_acct_name) or "",
+            account_no=mask_account(p.payee_acct_no) if hide else p.payee_acct_no,
+            bank_name=p.payee_acct_bank_name,
+            payee_type=p.payee_type,
+            unifsoc_cred_code=p.unifsoc_cred_code,
+            iden_no=mask_id(p.iden_no) if hide else p.iden_no,
+            is_person=person,
+        ),
+        fund_type=p.fund_type_code,
+        set_mode=p.set_mode_code,
+        pay_type=p.pay_type_code,
+        exp_func_code=p.exp_func_code,
+        gov_eco_code=p.gov_bgt_eco_code,
+        dep_eco_code=p.dep_bgt_eco_code,
+        contract_no=p.contract_no,
+    )
+
+
+# --- one payment --------------------------------------------------------------------------------------
+
+
+class DetailRow(BaseModel):
+    pay_detail_id: str
+    name: str = Field(description="the final recipient; masked when a person, unless cleared")
+    account_no: str | None
+    bank_name: str | None
+    amount: str
+    xpay_date: date | None
+    iden_no: str | None
+    unifsoc_cred_code: str | None
+    payee_id: str
+    is_person: bool
+    town_code: str | None
+    village_code: str | None
+    pay_month: str | None
+    subsidy_item: str | None
+    tracking_id: str | None
+
+
+class DetailPage(BaseModel):
+    rows: list[DetailRow]
+    next_cursor: str | None
+
+
+class IndicatorRef(BaseModel):
+    bgt_id: str
+    region: str
+    fiscal_year: int
+    doc_no: str
+    doc_title: str | None
+    doc_date: date
+    amount: str = Field(description="current amount: amount plus adjustments")
+    agency_code: str | None
+    pro_code: str | None
+    spe_fund_code: str | None
+    fund_type: str
+    exp_func_code: str
+
+
+class PaymentDetail(PaymentRow):
+    indicator: IndicatorRef | None = Field(description="the indicator it was paid against; null: 无指标支付")
+    details_count: int
+    details_sum: str = Field(description="sum of the detail lines; should equal amount")
+    details: DetailPage = Field(description="first page of the detail lines (支付明细)")
+
+
+def get_payment(session: Session, scope: Scope, pay_cert_id: str, detail_limit: int = 100) -> PaymentDetail:
+    _check_visible(session, scope, pay_cert_id)
+    row = payment_rows(session, [pay_cert_id], scope.pii)[0]
+    indicator = indicator_ref(session, row.bgt_id) if row.bgt_id else None
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(PayDetail.pay_amt_fen), 0)).where(
+            PayDetail.pay_cert_id == pay_cert_id, PayDetail.is_deleted.is_(False)
+        )
+    ).one()
+    return PaymentDetail(
+        **row.model_dump(),
+        indicator=indicator,
+        details_count=count,
+        details_sum=format_amount(int(total)),
+        details=payment_details(session, scope, pay_cert_id, cursor=None, limit=detail_limit, checked=True),
+    )
+
+
+def _check_visible(session: Session, scope: Scope, pay_cert_id: str) -> None:
+    """A payment outside the caller's jurisdiction answers exactly like one that does not exist."""
+    p = PayVoucher
+    found = session.execute(
+        select(p.pay_cert_id).where(
+            p.pay_cert_id == pay_cert_id, p.is_deleted.is_(False), scope.regions(p.mof_div_code)
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no payment {pay_cert_id!r}")
+
+
+def indicator_ref(session: Session, bgt_id: str) -> IndicatorRef | None:
+    b = BgtInfo
+    adj = (
+        select(func.coalesce(func.sum(BgtAdj.add_amount_fen), 0))
+        .where(BgtAdj.bgt_id == b.bgt_id, BgtAdj.is_deleted.is_(False))
+        .scalar_subquery()
+    )
+    r = session.execute(select(b, adj).where(b.bgt_id == bgt_id, b.is_deleted.is_(False))).first()
+    if r is None:
+        return None
+    i: BgtInfo = r[0]
+    return IndicatorRef(
+        bgt_id=i.bgt_id,
+        region=i.mof_div_code,
+        fiscal_year=i.fiscal_year,
+        doc_no=i.cor_bgt_doc_no,
+        doc_title=i.bgt_doc_title,
+        doc_date=i.doc_date,
+        amount=format_amount(i.amount_fen + int(r[1])),
+        agency_code=i.agency_code,
+        pro_code=i.pro_code,
+        spe_fund_code=i.spe_fund_code,
+        fund_type=i.fund_type_code,
+        exp_func_code=i.exp_func_code,
+    )
+
+
+def payment_details(
+    session: Session, scope: Scope, pay_cert_id: str, *, cursor: str | None, limit: int, checked: bool = False
+) -> DetailPage:
+    if not checked:
+        _check_visible(session, scope, pay_cert_id)
+    d = PayDetail
+    query = select(d).where(d.pay_cert_id == pay_cert_id, d.is_deleted.is_(False))
+    after = decode_cursor("payment-details", cursor, 1)
+    if after is not None:
+        query = query.where(d.pay_detail_id > after[0])
+    found = session.execute(query.order_by(d.pay_detail_id).limit(limit + 1)).scalars().all()
+    rows = [_detail(x, scope.pii) for x in found[:limit]]
+    more = len(found) > limit
+    return DetailPage(
+        rows=rows, next_cursor=encode_cursor("payment-details", [rows[-1].pay_detail_id]) if more else None
+    )
+
+
+def _detail(d: PayDetail, pii: bool) -> DetailRow:
+    person = not d.unifsoc_cred_code and is_person(None, d.iden_no, d.per_name)
+    hide = person and not pii
+    name = d.per_name or d.corp_name or d.payee_acct_name
+    return DetailRow(
+        pay_detail_id=d.pay_detail_id,
+        name=(mask_name(name) if hide else name) or "",
+        account_no=mask_account(d.payee_acct_no) if hide else d.payee_acct_no,
+        bank_name=d.payee_acct_bank_name,
+        amount=format_amount(d.pay_amt_fen),
+        xpay_date=d.xpay_date,
+        iden_no=mask_id(d.iden_no) if hide else d.iden_no,
+        unifsoc_cred_code=d.unifsoc_cred_code,
+        payee_id=d.payee_key,
+        is_person=person,
+        town_code=d.town_code,
+        village_code=d.village_code,
+        pay_month=d.pay_month,
+        subsidy_item=d.subsidy_item,
+        tracking_id=d.tracking_id,
+    )

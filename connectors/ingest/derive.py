@@ -1,0 +1,587 @@
+"""Derived tables (``schema/derived.py``) rebuilt from the warehouse after a load.
+
+Fact cells, rollups and payees are aggregates: a changed record can move money from one group to another,
+and the old group is no longer known once the record is replaced, so they are rebuilt whole, in one
+transaction (readers keep the previous version until it commits). The keyword text is per payment and is
+refreshed only for the payments a load touched, directly or through a renamed unit, project or indicator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from schema.derived import (
+    ASSIGNED,
+    OTHER,
+    PAYMENT,
+    TRANSFER,
+    FactCell,
+    Payee,
+    PayeeRegion,
+    PaymentText,
+    Rollup,
+    ScopeRollup,
+)
+from schema.models import Agency, BgtAdj, BgtInfo, PayDetail, PayPlan, PayVoucher, Project, RegionClosure
+from schema.relations import indicator_of, project_of, unit_of
+
+# Tables whose changes the derived tables depend on.
+FACT_INPUTS = frozenset({"mof_div", "agency", "ba_bgt_info", "bgt_adj", "pay_plan", "pay_voucher"})
+TEXT_INPUTS = frozenset({"pay_voucher", "project", "agency", "ba_bgt_info"})
+PAYEE_INPUTS = frozenset({"pay_voucher", "pay_detail"})
+
+TEXT_FULL_SHARE = 0.2  # refresh the keyword text whole when a load touched more than this share of payments
+
+
+def month_of(column: ColumnElement[object]) -> ColumnElement[int]:
+    return cast(func.extract("month", column), Integer)
+
+
+def _live(model: type) -> ColumnElement[bool]:
+    return model.is_deleted.is_(False)  # type: ignore[attr-defined, no-any-return]
+
+
+def current_amounts() -> tuple[ColumnElement[int], object, object]:
+    """An indicator's current amount (amount plus adjustments) and the subqueries it needs."""
+    adj = (
+        select(BgtAdj.bgt_id, func.sum(BgtAdj.add_amount_fen).label("fen"))
+        .where(_live(BgtAdj))
+        .group_by(BgtAdj.bgt_id)
+        .subquery("adj")
+    )
+    plan = (
+        select(PayPlan.bgt_id, func.sum(PayPlan.plan_amt_fen).label("fen"))
+        .where(_live(PayPlan))
+        .group_by(PayPlan.bgt_id)
+        .subquery("plan")
+    )
+    return BgtInfo.amount_fen + func.coalesce(adj.c.fen, 0), adj, plan
+
+
+def _indicator_cells() -> object:
+    current, adj, plan = current_amounts()
+    kind = case(
+        (BgtInfo.agency_code.is_not(None), literal(ASSIGNED)),
+        (BgtInfo.rec_div_code.is_not(None), literal(TRANSFER)),
+        else_=literal(OTHER),
+    )
+    zero = literal(0, type_=Integer)
+    return (
+        select(
+            kind,
+            BgtInfo.fiscal_year,
+            BgtInfo.mof_div_code,
+            case((BgtInfo.agency_code.is_(None), BgtInfo.rec_div_code), else_=null()),
+            BgtInfo.fund_type_code,
+            Agency.dept_code,
+            BgtInfo.agency_code,
+            BgtInfo.pro_code,
+            BgtInfo.spe_fund_code,
+            BgtInfo.manage_mof_dep_code,
+            BgtInfo.exp_func_code,
+            BgtInfo.gov_bgt_eco_code,
+            BgtInfo.dep_bgt_eco_code,
+            month_of(BgtInfo.doc_date),
+            BgtInfo.bgt_id,
+            case((kind == ASSIGNED, current), else_=zero),
+            case((kind == TRANSFER, current), else_=zero),
+            zero,
+            func.coalesce(plan.c.fen, 0),
+            literal(1, type_=Integer),
+            null(),
+        )
+        .outerjoin(adj, adj.c.bgt_id == BgtInfo.bgt_id)
+        .outerjoin(plan, plan.c.bgt_id == BgtInfo.bgt_id)
+        .outerjoin(Agency, unit_of(BgtInfo, Agency))
+        .where(_live(BgtInfo))
+    )
+
+
+def _payment_cells() -> object:
+    month = month_of(PayVoucher.vou_date)
+    groups = (
+        PayVoucher.fiscal_year,
+        PayVoucher.mof_div_code,
+        PayVoucher.fund_type_code,
+        Agency.dept_code,
+        PayVoucher.agency_code,
+        PayVoucher.pro_code,
+        BgtInfo.spe_fund_code,
+        BgtInfo.manage_mof_dep_code,
+        PayVoucher.exp_func_code,
+        PayVoucher.gov_bgt_eco_code,
+        PayVoucher.dep_bgt_eco_code,
+        month,
+        PayVoucher.bgt_id,
+    )
+    zero = literal(0, type_=Integer)
+    return (
+        select(
+            literal(PAYMENT),
+            PayVoucher.fiscal_year,
+            PayVoucher.mof_div_code,
+            null(),
+            *groups[2:],
+            zero,
+            zero,
+            func.sum(PayVoucher.pay_amt_fen),
+            zero,
+            func.count(),
+            func.max(PayVoucher.vou_date),
+        )
+        .outerjoin(Agency, unit_of(PayVoucher, Agency))
+        .outerjoin(BgtInfo, indicator_of(PayVoucher, BgtInfo))
+        .where(_live(PayVoucher))
+        .group_by(*groups)
+    )
+
+
+CELL_COLUMNS = (
+    "record_kind",
+    "fiscal_year",
+    "mof_div_code",
+    "rec_div_code",
+    "fund_type_code",
+    "dept_code",
+    "agency_code",
+    "pro_code",
+    "spe_fund_code",
+    "mof_dep_code",
+    "exp_func_code",
+    "gov_eco_code",
+    "dep_eco_code",
+    "month",
+    "bgt_id",
+    "budget_fen",
+    "transfer_fen",
+    "paid_fen",
+    "plan_fen",
+    "records",
+    "last_paid_on",
+)
+
+
+def _prefix(column: ColumnElement[str | None], digits: int) -> ColumnElement[str | None]:
+    """The first ``digits`` characters of a classification code; null when the code is shorter."""
+    return case((func.length(column) >= digits, func.substr(column, 1, digits)), else_=null())
+
+
+def _local(column: ColumnElement[str | None]) -> ColumnElement[str | None]:
+    """A code that is unique only within its region, qualified by it: ``410100000:101``."""
+    return case((column.is_(None), null()), else_=FactCell.mof_div_code + literal(":") + column)
+
+
+def _two_digits(column: ColumnElement[int | None]) -> ColumnElement[str | None]:
+    as_text = cast(column, String)
+    return case((column.is_(None), null()), (column < 10, literal("0") + as_text), else_=as_text)
+
+
+# The rollup's dimensions and how a cell's key for each is computed. The indicator (as many keys as cells)
+# and the payee (not in cells) are answered from the cells and the payments themselves.
+ROLLUP_KEYS: dict[str, ColumnElement[str | None]] = {
+    "total": null(),
+    "department": _local(FactCell.dept_code),
+    "agency": _local(FactCell.agency_code),
+    "project": _local(FactCell.pro_code),
+    "mof_dep": _local(FactCell.mof_dep_code),
+    "spe_fund": FactCell.spe_fund_code,
+    "exp_func.1": _prefix(FactCell.exp_func_code, 3),
+    "exp_func.2": _prefix(FactCell.exp_func_code, 5),
+    "exp_func.3": _prefix(FactCell.exp_func_code, 7),
+    "gov_eco.1": _prefix(FactCell.gov_eco_code, 3),
+    "gov_eco.2": _prefix(FactCell.gov_eco_code, 5),
+    "dep_eco.1": _prefix(FactCell.dep_eco_code, 3),
+    "dep_eco.2": _prefix(FactCell.dep_eco_code, 5),
+    "month": _two_digits(FactCell.month),
+}
+
+
+# Dimensions whose keys are shared across regions: summed per scope as well (``scope_rollup``).
+SCOPE_DIMS = (
+    "total",
+    "spe_fund",
+    "exp_func.1",
+    "exp_func.2",
+    "exp_func.3",
+    "gov_eco.1",
+    "gov_eco.2",
+    "dep_eco.1",
+    "dep_eco.2",
+    "month",
+)
+
+
+def rebuild_facts(conn: Connection) -> tuple[int, int]:
+    """Fact cells, rollups and scope rollups, whole. Returns (cells, rollup rows of both kinds)."""
+    conn.execute(delete(ScopeRollup))
+    conn.execute(delete(Rollup))
+    conn.execute(delete(FactCell))
+    columns = [FactCell.__table__.c[name] for name in CELL_COLUMNS]
+    conn.execute(insert(FactCell).from_select(columns, union_all(_indicator_cells(), _payment_cells())))
+    payments = case((FactCell.record_kind == PAYMENT, FactCell.records), else_=0)
+    for dim, key in ROLLUP_KEYS.items():
+        groups: tuple[Any, ...] = (
+            FactCell.fiscal_year,
+            FactCell.mof_div_code,
+            FactCell.rec_div_code,
+            FactCell.fund_type_code,
+        )
+        if dim != "total":  # PostgreSQL refuses GROUP BY NULL
+            groups += (key,)
+        query = select(
+            *groups[:4],
+            literal(dim),
+            key,
+            func.sum(FactCell.budget_fen),
+            func.sum(FactCell.transfer_fen),
+            func.sum(FactCell.paid_fen),
+            func.sum(FactCell.plan_fen),
+            func.sum(payments),
+            func.max(FactCell.last_paid_on),
+        ).group_by(*groups)
+        conn.execute(insert(Rollup).from_select(ROLLUP_COLUMNS, query))
+    _build_scope_rollup(conn)
+    cells = conn.execute(select(func.count()).select_from(FactCell)).scalar_one()
+    rollups = sum(
+        conn.execute(select(func.count()).select_from(model)).scalar_one() for model in (Rollup, ScopeRollup)
+    )
+    return cells, rollups
+
+
+ROLLUP_COLUMNS = [
+    "fiscal_year",
+    "mof_div_code",
+    "rec_div_code",
+    "fund_type_code",
+    "dim",
+    "dim_key",
+    "budget_fen",
+    "transfer_fen",
+    "paid_fen",
+    "plan_fen",
+    "payments",
+    "last_paid_on",
+]
+
+
+def _build_scope_rollup(conn: Connection) -> None:
+    """Every region's subtree: its own records through the region tree's closure, and the transfers that
+    cross its border, inward (receiver inside, issuer outside) and outward (the reverse)."""
+    r = Rollup
+    scope = aliased(RegionClosure)
+    other = aliased(RegionClosure)
+    zero = literal(0, type_=Integer)
+    in_dims = r.dim.in_(SCOPE_DIMS)
+
+    def crosses(end: ColumnElement[str | None]) -> ColumnElement[bool]:
+        """``end`` lies outside the subtree rooted at ``scope.ancestor``."""
+        inside = select(other.ancestor).where(other.ancestor == scope.ancestor, other.descendant == end)
+        return and_(r.rec_div_code.is_not(None), ~inside.exists())
+
+    own = (
+        select(
+            r.fiscal_year.label("fiscal_year"),
+            r.dim.label("dim"),
+            scope.ancestor.label("scope_code"),
+            r.fund_type_code.label("fund_type_code"),
+            r.dim_key.label("dim_key"),
+            r.budget_fen.label("budget_fen"),
+            zero.label("transfer_in_fen"),
+            zero.label("transfer_out_fen"),
+            r.paid_fen.label("paid_fen"),
+            r.plan_fen.label("plan_fen"),
+            r.payments.label("payments"),
+            r.last_paid_on.label("last_paid_on"),
+        )
+        .join(scope, scope.descendant == r.mof_div_code)
+        .where(in_dims)
+    )
+    inward = (
+        select(
+            r.fiscal_year,
+            r.dim,
+            scope.ancestor,
+            r.fund_type_code,
+            r.dim_key,
+            zero,
+            r.transfer_fen,
+            zero,
+            zero,
+            zero,
+            zero,
+            null(),
+        )
+        .join(scope, scope.descendant == r.rec_div_code)
+        .where(in_dims, crosses(r.mof_div_code))
+    )
+    outward = (
+        select(
+            r.fiscal_year,
+            r.dim,
+            scope.ancestor,
+            r.fund_type_code,
+            r.dim_key,
+            zero,
+            zero,
+            r.transfer_fen,
+            zero,
+            zero,
+            zero,
+            null(),
+        )
+        .join(scope, scope.descendant == r.mof_div_code)
+        .where(in_dims, crosses(r.rec_div_code))
+    )
+    parts = union_all(own, inward, outward).subquery("parts")
+    p = parts.c
+    groups = (p.fiscal_year, p.dim, p.scope_code, p.fund_type_code, p.dim_key)
+    conn.execute(
+        insert(ScopeRollup).from_select(
+            [
+                "fiscal_year",
+                "dim",
+                "scope_code",
+                "fund_type_code",
+                "dim_key",
+                "budget_fen",
+                "transfer_in_fen",
+                "transfer_out_fen",
+                "paid_fen",
+                "plan_fen",
+                "payments",
+                "last_paid_on",
+            ],
+            select(
+                *groups,
+                func.sum(p.budget_fen),
+                func.sum(p.transfer_in_fen),
+                func.sum(p.transfer_out_fen),
+                func.sum(p.paid_fen),
+                func.sum(p.plan_fen),
+                func.sum(p.payments),
+                func.max(p.last_paid_on),
+            ).group_by(*groups),
+        )
+    )
+
+
+# --- keyword text -------------------------------------------------------------------------------------
+
+SEPARATOR = "\n"  # between the fields of a document; a keyword may not contain it
+
+
+def _documents() -> object:
+    fields = [
+        PayVoucher.use_des,
+        PayVoucher.payee_acct_name,
+        func.coalesce(Project.pro_name, ""),
+        func.coalesce(Agency.agency_name, ""),
+        func.coalesce(BgtInfo.cor_bgt_doc_no, ""),
+    ]
+    doc: ColumnElement[str] = fields[0]
+    for field in fields[1:]:
+        doc = doc + literal(SEPARATOR) + field
+    return (
+        select(PayVoucher.pay_cert_id, doc)
+        .outerjoin(Project, project_of(PayVoucher, Project))
+        .outerjoin(Agency, unit_of(PayVoucher, Agency))
+        .outerjoin(BgtInfo, indicator_of(PayVoucher, BgtInfo))
+        .where(_live(PayVoucher))
+    )
+
+
+def _touched_payments(run_id: int, changed: Iterable[str]) -> object:
+    """Payments whose document a run may have changed: written by it, or naming a row it wrote."""
+    changed = set(changed)
+    parts = []
+    if "pay_voucher" in changed:
+        parts.append(select(PayVoucher.pay_cert_id).where(PayVoucher.src_run_id == run_id))
+    if "project" in changed:
+        parts.append(
+            select(PayVoucher.pay_cert_id)
+            .join(Project, project_of(PayVoucher, Project, live=False))
+            .where(Project.src_run_id == run_id)
+        )
+    if "agency" in changed:
+        parts.append(
+            select(PayVoucher.pay_cert_id)
+            .join(Agency, unit_of(PayVoucher, Agency, live=False))
+            .where(Agency.src_run_id == run_id)
+        )
+    if "ba_bgt_info" in changed:
+        parts.append(
+            select(PayVoucher.pay_cert_id)
+            .join(BgtInfo, indicator_of(PayVoucher, BgtInfo, live=False))
+            .where(BgtInfo.src_run_id == run_id)
+        )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+_touched = Table(
+    "touched_payment",
+    MetaData(),
+    Column("pay_cert_id", String(64), primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+
+
+def refresh_payment_text(conn: Connection, run_id: int | None, changed: Iterable[str]) -> int:
+    """Bring ``payment_text`` (and its keyword index) up to date; ``run_id`` None rebuilds it whole.
+    Returns how many documents were written."""
+    sqlite = conn.dialect.name == "sqlite"
+    columns = [PaymentText.pay_cert_id, PaymentText.doc]
+    total = conn.execute(select(func.count()).select_from(PaymentText)).scalar_one()
+    if run_id is not None and total:
+        _touched.drop(conn, checkfirst=True)
+        _touched.create(conn)
+        try:
+            touched_ids = _touched_payments(run_id, changed).subquery()  # type: ignore[attr-defined]
+            conn.execute(insert(_touched).from_select(["pay_cert_id"], select(touched_ids.c[0]).distinct()))
+            touched = conn.execute(select(func.count()).select_from(_touched)).scalar_one()
+            if touched <= TEXT_FULL_SHARE * total:
+                _replace_documents(conn, select(_touched.c.pay_cert_id), sqlite)
+                return int(touched)
+        finally:
+            _touched.drop(conn)
+    conn.execute(delete(PaymentText))
+    conn.execute(insert(PaymentText).from_select(columns, _documents()))
+    if sqlite:
+        conn.execute(text("INSERT INTO payment_fts (payment_fts) VALUES ('rebuild')"))
+    return int(conn.execute(select(func.count()).select_from(PaymentText)).scalar_one())
+
+
+def _replace_documents(conn: Connection, ids: Select[tuple[str]], sqlite: bool) -> None:
+    """Rewrite the documents of the payments ``ids``; FTS5's external content is told old and new text."""
+    in_ids = PaymentText.pay_cert_id.in_(ids)
+    if sqlite:
+        old = select(literal("delete"), PaymentText.id, PaymentText.doc).where(in_ids)
+        conn.execute(_fts_insert(["payment_fts", "rowid", "doc"], old))
+    conn.execute(delete(PaymentText).where(in_ids))
+    conn.execute(
+        insert(PaymentText).from_select(
+            [PaymentText.pay_cert_id, PaymentText.doc],
+            _documents().where(PayVoucher.pay_cert_id.in_(ids)),  # type: ignore[attr-defined]
+        )
+    )
+    if sqlite:
+        conn.execute(_fts_insert(["rowid", "doc"], select(PaymentText.id, PaymentText.doc).where(in_ids)))
+
+
+_fts = Table(
+    "payment_fts", MetaData(), Column("payment_fts", String), Column("rowid", Integer), Column("doc", String)
+)
+
+
+def _fts_insert(columns: list[str], query: Select[tuple[object, ...]]) -> object:
+    return insert(_fts).from_select([_fts.c[name] for name in columns], query)
+
+
+# --- payees -------------------------------------------------------------------------------------------
+
+
+def rebuild_payees(conn: Connection) -> int:
+    """Payees and what each received per paying region, whole. Returns the number of payees."""
+    conn.execute(delete(PayeeRegion))
+    conn.execute(delete(Payee))
+    person_voucher = or_(PayVoucher.payee_type == "4", PayVoucher.iden_no.is_not(None))
+    vouchers = select(
+        PayVoucher.payee_key.label("payee_key"),
+        PayVoucher.payee_acct_name.label("name"),
+        case((person_voucher, 1), else_=0).label("is_person"),
+        PayVoucher.payee_type.label("payee_type"),
+        PayVoucher.unifsoc_cred_code.label("uscc"),
+        PayVoucher.payee_acct_no.label("account_no"),
+        PayVoucher.mof_div_code.label("region"),
+        literal(1, type_=Integer).label("vouchers"),
+        PayVoucher.pay_amt_fen.label("voucher_fen"),
+        literal(0, type_=Integer).label("details"),
+        literal(0, type_=Integer).label("detail_fen"),
+        PayVoucher.vou_date.label("paid_on"),
+    ).where(_live(PayVoucher))
+    person_detail = and_(
+        PayDetail.unifsoc_cred_code.is_(None),
+        or_(PayDetail.iden_no.is_not(None), PayDetail.per_name.is_not(None)),
+    )
+    details = (
+        select(
+            PayDetail.payee_key,
+            func.coalesce(PayDetail.per_name, PayDetail.corp_name, PayDetail.payee_acct_name),
+            case((person_detail, 1), else_=0),
+            case((person_detail, literal("4")), else_=null()),
+            PayDetail.unifsoc_cred_code,
+            PayDetail.payee_acct_no,
+            PayVoucher.mof_div_code,
+            literal(0, type_=Integer),
+            literal(0, type_=Integer),
+            literal(1, type_=Integer),
+            PayDetail.pay_amt_fen,
+            func.coalesce(PayDetail.xpay_date, PayVoucher.vou_date),
+        )
+        .join(PayVoucher, and_(PayVoucher.pay_cert_id == PayDetail.pay_cert_id, _live(PayVoucher)))
+        .where(_live(PayDetail))
+    )
+    received = union_all(vouchers, details).subquery("received")
+    r = received.c
+    conn.execute(
+        insert(Payee).from_select(
+            ["payee_key", "name", "is_person", "payee_type", "unifsoc_cred_code", "account_no"],
+            select(
+                r.payee_key,
+                func.max(r.name),
+                cast(func.max(r.is_person), Integer) == 1,
+                func.max(r.payee_type),
+                func.max(r.uscc),
+                func.max(r.account_no),
+            ).group_by(r.payee_key),
+        )
+    )
+    conn.execute(
+        insert(PayeeRegion).from_select(
+            [
+                "payee_key",
+                "mof_div_code",
+                "vouchers",
+                "voucher_fen",
+                "details",
+                "detail_fen",
+                "first_date",
+                "last_date",
+            ],
+            select(
+                r.payee_key,
+                r.region,
+                func.sum(r.vouchers),
+                func.sum(r.voucher_fen),
+                func.sum(r.details),
+                func.sum(r.detail_fen),
+                func.min(r.paid_on),
+                func.max(r.paid_on),
+            ).group_by(r.payee_key, r.region),
+        )
+    )
+    return int(conn.execute(select(func.count()).select_from(Payee)).scalar_one())
