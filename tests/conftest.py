@@ -99,3 +99,27 @@ def fresh_engine(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> I
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh, migrated, reference-seeded warehouse, on each engine in turn."""
     yield from fresh_engine(request, request.param, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo province (seed 7) as CSV, generated once per test process."""
+    from demo.generate import generate
+
+    path = tmp_path_factory.mktemp("demo-batch") / "small-seed7"
+    generate(path, scale="small", seed=7, fmt="csv", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_batch: Path
+) -> Iterator[Engine]:
+    """A warehouse holding the loaded small demo province, shared by the read-only tests of a process.
+    Tests that write must use ``engine`` instead."""
+    from connectors.ingest.loader import load_batch
+
+    tmp = tmp_path_factory.mktemp(f"demo-{request.param}")
+    for engine in fresh_engine(request, request.param, tmp):
+        load_batch(engine, demo_batch, source="demo")
+        yield engine
