@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.analysis.routes import router as analysis_router
 from api.health import router as health_router
+from api.indicators.routes import router as indicators_router
 from api.orgs.routes import router as orgs_router
 from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
@@ -32,6 +33,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health_router)
     app.include_router(analysis_router)
+    app.include_router(indicators_router)
     app.include_router(payments_router)
     app.include_router(regions_router)
     app.include_router(orgs_router)
