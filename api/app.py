@@ -7,9 +7,11 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.analysis.routes import router as analysis_router
+from api.funds.routes import router as funds_router
 from api.health import router as health_router
 from api.indicators.routes import router as indicators_router
 from api.orgs.routes import router as orgs_router
+from api.payees.routes import router as payees_router
 from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
@@ -34,7 +36,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(analysis_router)
     app.include_router(indicators_router)
+    app.include_router(funds_router)
     app.include_router(payments_router)
+    app.include_router(payees_router)
     app.include_router(regions_router)
     app.include_router(orgs_router)
     app.include_router(reference_router)
