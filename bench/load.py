@@ -29,7 +29,7 @@ def ensure_batch(scale: str, seed: int) -> tuple[Path, float | None]:
     return batch, run.seconds
 
 
-def _fresh_pg(name: str) -> str:
+def fresh_pg(name: str) -> str:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -91,7 +91,7 @@ def main(scale: str, seed: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     results["SQLite"] = load_into(f"sqlite:///{db}", batch)
-    results["PostgreSQL"] = load_into(_fresh_pg("oversight_bench_load"), batch)
+    results["PostgreSQL"] = load_into(fresh_pg("oversight_bench_load"), batch)
     floor = sqlite_import_rate(batch / "pay_voucher.csv")
     lines = [
         f"## Load (`python -m bench.run load --scale {scale}`)",

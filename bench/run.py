@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import load
+from bench import load, queries
 
-BENCHMARKS = {"load": load.main}
+BENCHMARKS = {"load": load.main, "queries": queries.main}
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ def answer(session: Session, scope: Scope, q: Question) -> Answer:
 # --- the scope, in SQL ----------------------------------------------------------------------------------
 
 
-def subtree(root: str) -> Select[tuple[str]]:
+def subtree(root: str) -> Select[Any]:
     return select(RegionClosure.descendant).where(RegionClosure.ancestor == root)
 
 
@@ -89,7 +89,7 @@ def _from_scope_rollup(session: Session, scope: Scope, q: Question) -> Answer:
     whole = q.root is None
     scopes = roots(session, scope) if whole else [q.root]
     dim = rollup_dim(q.by, q.level) if q.by else "total"
-    key: ColumnElement[Any] = s.fund_type_code if q.by is Dim.fund_type else s.dim_key
+    key: Any = s.fund_type_code if q.by is Dim.fund_type else s.dim_key
     if q.by is None:
         key = null()
     # The whole dataset has no outside: transfers between top regions would be internal to it.
@@ -147,7 +147,7 @@ def _cell_columns(model: Any) -> dict[Dim, Any]:
     }
 
 
-def _cell_key(dim: Dim, level: int, model: Any) -> ColumnElement[Any]:
+def _cell_key(dim: Dim, level: int, model: Any) -> Any:
     """The grouping key of a breakdown over fact cells (rollups carry it ready in ``dim_key``)."""
     if model is Rollup:
         return Rollup.fund_type_code if dim is Dim.fund_type else Rollup.dim_key
@@ -169,7 +169,8 @@ def _from_region_grain(session: Session, scope: Scope, q: Question, model: Any) 
     transfer = model.transfer_fen
     if q.root is None:
         inside = region.is_not(None)
-        tin_cond = tout_cond = literal(False)
+        tin_cond: ColumnElement[bool] = literal(False)
+        tout_cond: ColumnElement[bool] = literal(False)
         where_scope: ColumnElement[bool] = literal(True)
     else:
         sub = subtree(q.root)
@@ -210,7 +211,7 @@ def _from_region_grain(session: Session, scope: Scope, q: Question, model: Any) 
     return result
 
 
-def _fold_regions(session: Session, scope: Scope, q: Question, query: Select[Any]) -> Answer:
+def _fold_regions(session: Session, scope: Scope, q: Question, query: Any) -> Answer:
     """Group (issuing, receiving) region pairs into the root's own level and its children's subtrees.
     A transfer counted inward belongs to its receiver's branch, every other figure to its issuer's."""
     branch = _branches(session, scope, q.root)
@@ -305,7 +306,7 @@ def payments_query(
     return query, columns
 
 
-def _payment_key(dim: Dim, level: int, columns: dict[Dim, Any]) -> ColumnElement[Any]:
+def _payment_key(dim: Dim, level: int, columns: dict[Dim, Any]) -> Any:
     column = columns[dim]
     if dim in LOCAL:
         return case((column.is_(None), null()), else_=PayVoucher.mof_div_code + literal(":") + column)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import BadParameter
 from schema.models import Agency, BgtInfo, Classification, CodeSet, MofDep, MofDiv, Payee, Project, SpeFund
+from security.masking import mask_name
 
 
 class Dim(StrEnum):
@@ -113,30 +114,34 @@ def names(session: Session, dim: Dim, keys: Iterable[str], year: int, pii: bool)
     keys = [k for k in keys if k is not None]
     if not keys:
         return {}
+    rows: Any
     if dim is Dim.region:
         rows = session.execute(
             select(MofDiv.mof_div_code, MofDiv.mof_div_name).where(MofDiv.mof_div_code.in_(keys))
         )
-        return dict(rows.all())  # type: ignore[arg-type]
+        return dict(rows.all())
     if dim is Dim.fund_type:
         rows = session.execute(
             select(CodeSet.code, CodeSet.name).where(
                 CodeSet.code_set == "fund_type_code", CodeSet.code.in_(keys)
             )
         )
-        return dict(rows.all())  # type: ignore[arg-type]
+        return dict(rows.all())
     if dim in LOCAL:
         pairs = [tuple(k.split(":", 1)) for k in keys]
-        model, code = {
+        model: Any
+        model, code_column = {
             Dim.department: (Agency, Agency.agency_code),
             Dim.agency: (Agency, Agency.agency_code),
             Dim.project: (Project, Project.pro_code),
             Dim.mof_dep: (MofDep, MofDep.mof_dep_code),
         }[dim]
-        name = {Agency: Agency.agency_name, Project: Project.pro_name, MofDep: MofDep.mof_dep_name}[model]
+        name: Any = {Agency: Agency.agency_name, Project: Project.pro_name, MofDep: MofDep.mof_dep_name}[
+            model
+        ]
         rows = session.execute(
-            select(model.mof_div_code, code, name).where(  # type: ignore[attr-defined]
-                tuple_(model.mof_div_code, code).in_(pairs)  # type: ignore[attr-defined]
+            select(model.mof_div_code, code_column, name).where(
+                tuple_(model.mof_div_code, code_column).in_(pairs)
             )
         )
         return {f"{r[0]}:{r[1]}": r[2] for r in rows}
@@ -144,7 +149,7 @@ def names(session: Session, dim: Dim, keys: Iterable[str], year: int, pii: bool)
         rows = session.execute(
             select(SpeFund.spe_fund_code, SpeFund.spe_fund_name).where(SpeFund.spe_fund_code.in_(keys))
         )
-        return dict(rows.all())  # type: ignore[arg-type]
+        return dict(rows.all())
     if dim in LEVELS:
         found: dict[str, str | None] = {}
         rows = session.execute(
@@ -156,8 +161,8 @@ def names(session: Session, dim: Dim, keys: Iterable[str], year: int, pii: bool)
             )
             .order_by(Classification.first_year)
         )
-        for code, name_, _ in rows:
-            found[code] = name_  # the latest version valid in the year wins
+        for class_code, class_name, _ in rows:
+            found[class_code] = class_name  # the latest version valid in the year wins
         return found
     if dim is Dim.month:
         return {k: f"{year}-{k}" for k in keys}
@@ -169,8 +174,6 @@ def names(session: Session, dim: Dim, keys: Iterable[str], year: int, pii: bool)
         )
         return {r[0]: f"{r[1]} {r[2]}" if r[2] else r[1] for r in rows}
     if dim is Dim.payee:
-        from security.masking import mask_name
-
         rows = session.execute(
             select(Payee.payee_key, Payee.name, Payee.is_person).where(Payee.payee_key.in_(keys))
         )

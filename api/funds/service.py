@@ -242,8 +242,9 @@ def flow(
         .where(*live_alloc, a.rec_div_code.is_not(None))
         .group_by(a.rec_div_code)
     ):
-        regions[rec_div].allocated += int(fen)
-        regions[rec_div].allocated_on = _min(regions[rec_div].allocated_on, first)
+        target = regions[str(rec_div)]
+        target.allocated += int(fen)
+        target.allocated_on = _min(target.allocated_on, first)
     for div, fen in session.execute(
         select(a.mof_div_code, func.sum(a.amount_fen))
         .where(*live_alloc, a.agency_code.is_not(None))

@@ -234,7 +234,8 @@ def _amounts(session: Session, ids: list[str]) -> tuple[dict[str, int], dict[str
             .where(PayVoucher.bgt_id.in_(chunk), PayVoucher.is_deleted.is_(False))
             .group_by(PayVoucher.bgt_id)
         ):
-            paid[bgt_id] = (int(fen), int(n))
+            if bgt_id is not None:
+                paid[bgt_id] = (int(fen), int(n))
     return adj, paid
 
 

@@ -9,6 +9,7 @@ clearance cannot find persons by name either, since a match would confirm who th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -161,7 +162,7 @@ def get_payee(session: Session, scope: Scope, payee_id: str) -> PayeeDetail:
             out.setdefault(str(k), [0, 0, 0, 0])[2:4] = [int(n), int(fen)]
         return out
 
-    def listed(values: dict[str, list[int]], names: dict[str, str | None]) -> list[Received]:
+    def listed(values: dict[str, list[int]], names: Mapping[str, str | None]) -> list[Received]:
         return [
             Received(
                 key=k,

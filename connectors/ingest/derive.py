@@ -58,7 +58,7 @@ PAYEE_INPUTS = frozenset({"pay_voucher", "pay_detail"})
 TEXT_FULL_SHARE = 0.2  # refresh the keyword text whole when a load touched more than this share of payments
 
 
-def month_of(column: ColumnElement[object]) -> ColumnElement[int]:
+def month_of(column: Any) -> ColumnElement[int]:
     return cast(func.extract("month", column), Integer)
 
 
@@ -66,7 +66,7 @@ def _live(model: type) -> ColumnElement[bool]:
     return model.is_deleted.is_(False)  # type: ignore[attr-defined, no-any-return]
 
 
-def current_amounts() -> tuple[ColumnElement[int], object, object]:
+def current_amounts() -> tuple[Any, Any, Any]:
     """An indicator's current amount (amount plus adjustments) and the subqueries it needs."""
     adj = (
         select(BgtAdj.bgt_id, func.sum(BgtAdj.add_amount_fen).label("fen"))
@@ -83,7 +83,7 @@ def current_amounts() -> tuple[ColumnElement[int], object, object]:
     return BgtInfo.amount_fen + func.coalesce(adj.c.fen, 0), adj, plan
 
 
-def _indicator_cells() -> object:
+def _indicator_cells() -> Select[Any]:
     current, adj, plan = current_amounts()
     kind = case(
         (BgtInfo.agency_code.is_not(None), literal(ASSIGNED)),
@@ -122,7 +122,7 @@ def _indicator_cells() -> object:
     )
 
 
-def _payment_cells() -> object:
+def _payment_cells() -> Select[Any]:
     month = month_of(PayVoucher.vou_date)
     groups = (
         PayVoucher.fiscal_year,
@@ -186,24 +186,24 @@ CELL_COLUMNS = (
 )
 
 
-def _prefix(column: ColumnElement[str | None], digits: int) -> ColumnElement[str | None]:
+def _prefix(column: Any, digits: int) -> ColumnElement[str | None]:
     """The first ``digits`` characters of a classification code; null when the code is shorter."""
     return case((func.length(column) >= digits, func.substr(column, 1, digits)), else_=null())
 
 
-def _local(column: ColumnElement[str | None]) -> ColumnElement[str | None]:
+def _local(column: Any) -> ColumnElement[str | None]:
     """A code that is unique only within its region, qualified by it: ``410100000:101``."""
     return case((column.is_(None), null()), else_=FactCell.mof_div_code + literal(":") + column)
 
 
-def _two_digits(column: ColumnElement[int | None]) -> ColumnElement[str | None]:
+def _two_digits(column: Any) -> ColumnElement[str | None]:
     as_text = cast(column, String)
     return case((column.is_(None), null()), (column < 10, literal("0") + as_text), else_=as_text)
 
 
 # The rollup's dimensions and how a cell's key for each is computed. The indicator (as many keys as cells)
 # and the payee (not in cells) are answered from the cells and the payments themselves.
-ROLLUP_KEYS: dict[str, ColumnElement[str | None]] = {
+ROLLUP_KEYS: dict[str, Any] = {
     "total": null(),
     "department": _local(FactCell.dept_code),
     "agency": _local(FactCell.agency_code),
@@ -298,7 +298,7 @@ def _build_scope_rollup(conn: Connection) -> None:
     zero = literal(0, type_=Integer)
     in_dims = r.dim.in_(SCOPE_DIMS)
 
-    def crosses(end: ColumnElement[str | None]) -> ColumnElement[bool]:
+    def crosses(end: Any) -> ColumnElement[bool]:
         """``end`` lies outside the subtree rooted at ``scope.ancestor``."""
         inside = select(other.ancestor).where(other.ancestor == scope.ancestor, other.descendant == end)
         return and_(r.rec_div_code.is_not(None), ~inside.exists())
@@ -395,7 +395,7 @@ def _build_scope_rollup(conn: Connection) -> None:
 SEPARATOR = "\n"  # between the fields of a document; a keyword may not contain it
 
 
-def _documents() -> object:
+def _documents() -> Select[Any]:
     fields = [
         PayVoucher.use_des,
         PayVoucher.payee_acct_name,
@@ -403,7 +403,7 @@ def _documents() -> object:
         func.coalesce(Agency.agency_name, ""),
         func.coalesce(BgtInfo.cor_bgt_doc_no, ""),
     ]
-    doc: ColumnElement[str] = fields[0]
+    doc: Any = fields[0]
     for field in fields[1:]:
         doc = doc + literal(SEPARATOR) + field
     return (
@@ -415,7 +415,7 @@ def _documents() -> object:
     )
 
 
-def _touched_payments(run_id: int, changed: Iterable[str]) -> object:
+def _touched_payments(run_id: int, changed: Iterable[str]) -> Any:
     """Payments whose document a run may have changed: written by it, or naming a row it wrote."""
     changed = set(changed)
     parts = []
@@ -475,7 +475,7 @@ def refresh_payment_text(conn: Connection, run_id: int | None, changed: Iterable
     return int(conn.execute(select(func.count()).select_from(PaymentText)).scalar_one())
 
 
-def _replace_documents(conn: Connection, ids: Select[tuple[str]], sqlite: bool) -> None:
+def _replace_documents(conn: Connection, ids: Any, sqlite: bool) -> None:
     """Rewrite the documents of the payments ``ids``; FTS5's external content is told old and new text."""
     in_ids = PaymentText.pay_cert_id.in_(ids)
     if sqlite:
@@ -497,7 +497,7 @@ _fts = Table(
 )
 
 
-def _fts_insert(columns: list[str], query: Select[tuple[object, ...]]) -> object:
+def _fts_insert(columns: list[str], query: Any) -> Any:
     return insert(_fts).from_select([_fts.c[name] for name in columns], query)
 
 
