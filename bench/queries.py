@@ -101,15 +101,18 @@ def server(url: str, workers: int = 1, command: list[str] | None = None) -> Iter
 
 def questions(client: httpx.Client, year: int, rnd: random.Random) -> dict[str, list[str]]:
     """URLs of each kind, drawn from the data itself (the regions, keys and indicators it holds)."""
-    province = client.get("/v1/regions", params={"level": 1, "limit": 1}).json()["rows"][0]["code"]
-    cities = [
-        r["code"] for r in client.get("/v1/regions", params={"parent": province, "limit": 500}).json()["rows"]
-    ]
-    counties = []
-    for city in rnd.sample(cities, min(4, len(cities))):
-        counties += [
-            r["code"] for r in client.get("/v1/regions", params={"parent": city, "limit": 500}).json()["rows"]
-        ]
+
+    def children(region: str | None) -> list[str]:
+        """Regions below ``region`` that hold data, busiest first."""
+        params: dict[str, Any] = {"year": year, "by": "region", "sort": "-paid", "limit": 500}
+        if region:
+            params["region"] = region
+        rows = client.get("/v1/drilldown", params=params).json()["rows"]
+        return [r["key"] for r in rows if not r["own_level"] and r["measures"]["paid"] != "0.00"]
+
+    province = children(None)[0]
+    cities = children(province)
+    counties = [c for city in rnd.sample(cities, min(4, len(cities))) for c in children(city)]
     scopes = (
         [province] + rnd.sample(cities, min(5, len(cities))) + rnd.sample(counties, min(5, len(counties)))
     )
