@@ -23,13 +23,14 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
 from api.pagination import decode_cursor, encode_cursor
 from api.payments.service import PaymentPage, payment_rows
 from connectors.ingest.convert import format_amount
+from schema.derived import PAYMENT, FactCell
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayPlan, PayVoucher, RegionClosure
 from security.scope import Scope
 
@@ -190,19 +191,22 @@ def _children(session: Session, nodes: Sequence[BgtInfo]) -> dict[str, list[BgtI
     ids = [n.bgt_id for n in nodes]
     transfers = [(n.cor_bgt_doc_no, n.rec_div_code) for n in nodes if n.rec_div_code and not n.agency_code]
     b = BgtInfo
-    named = or_(b.ori_bgt_id.in_(ids), and_(b.ori_bgt_id.is_(None), b.sup_bgt_id.in_(ids)))
-    condition = named
+    live = b.is_deleted.is_(False)
+    # one SELECT per way of naming a parent, each on its own index (an OR would scan the table); which
+    # way applies to a row (ori before sup before the document) is decided below, not in SQL, where
+    # "IS NULL" on a mostly-null indexed column misleads the planner
+    queries = [select(b).where(live, b.ori_bgt_id.in_(ids)), select(b).where(live, b.sup_bgt_id.in_(ids))]
     if transfers:
-        by_doc = and_(
-            b.ori_bgt_id.is_(None),
-            b.sup_bgt_id.is_(None),
-            tuple_(b.sup_bgt_doc_no, b.mof_div_code).in_(transfers),
-        )
-        condition = or_(named, by_doc)
-    found = (
-        session.execute(select(b).where(condition, b.is_deleted.is_(False)).order_by(b.bgt_id))
-        .scalars()
-        .all()
+        queries.append(select(b).where(live, b.sup_bgt_doc_no.in_({doc for doc, _ in transfers})))
+    wanted_docs = set(transfers)
+    candidates = {row.bgt_id: row for q in queries for row in session.execute(q).scalars()}
+    found = sorted(
+        (
+            r
+            for r in candidates.values()
+            if r.ori_bgt_id or r.sup_bgt_id or (r.sup_bgt_doc_no, r.mof_div_code) in wanted_docs
+        ),
+        key=lambda r: r.bgt_id,
     )
     doc_parent = _doc_parents(session, found)
     out: dict[str, list[BgtInfo]] = defaultdict(list)
@@ -217,7 +221,7 @@ def _children(session: Session, nodes: Sequence[BgtInfo]) -> dict[str, list[BgtI
 
 
 def _amounts(session: Session, ids: list[str]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
-    """Adjustment sums and (paid, count) per indicator, in chunks the engines accept."""
+    """Adjustment sums and (paid, count) per indicator (from the fact cells), in chunks the engines accept."""
     adj: dict[str, int] = {}
     paid: dict[str, tuple[int, int]] = {}
     for start in range(0, len(ids), 5000):
@@ -229,10 +233,11 @@ def _amounts(session: Session, ids: list[str]) -> tuple[dict[str, int], dict[str
                 .group_by(BgtAdj.bgt_id)
             ).all()  # type: ignore[arg-type]
         )
+        cells = FactCell
         for bgt_id, fen, n in session.execute(
-            select(PayVoucher.bgt_id, func.sum(PayVoucher.pay_amt_fen), func.count())
-            .where(PayVoucher.bgt_id.in_(chunk), PayVoucher.is_deleted.is_(False))
-            .group_by(PayVoucher.bgt_id)
+            select(cells.bgt_id, func.sum(cells.paid_fen), func.sum(cells.records))
+            .where(cells.bgt_id.in_(chunk), cells.record_kind == PAYMENT)
+            .group_by(cells.bgt_id)
         ):
             if bgt_id is not None:
                 paid[bgt_id] = (int(fen), int(n))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, literal, select, text
 
 from connectors.ingest import derive
+from schema.derived import DERIVED_TABLES
 from schema.models import FactCell, MofDiv, PaymentText, RegionClosure, metadata
 
 
@@ -65,6 +66,22 @@ def restore_indexes(engine: Engine, table: Table | None = None) -> int:
     return created
 
 
+def refresh_statistics(engine: Engine, tables: set[str]) -> None:
+    """Give the query planner fresh statistics of what a load changed: a bulk load leaves PostgreSQL's
+    autovacuum behind for minutes, and SQLite has none until asked (a sampled ANALYZE takes a second)."""
+    if not tables:
+        return
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(sorted(tables))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"ANALYZE {names}"))
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit = 2000")
+            for name in sorted(tables):
+                conn.exec_driver_sql(f'ANALYZE "{name}"')
+            conn.commit()
+
+
 def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -> list[str]:
     """Bring derived tables up to date; returns what was done, for the report.
 
@@ -94,9 +111,5 @@ def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -
         with engine.begin() as conn:
             n = derive.rebuild_payees(conn)
             done.append(f"payees: {n:,}")
-    if done and engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("ANALYZE fact_cell, rollup, payment_text, payee, payee_region")
-            )
+    refresh_statistics(engine, changed | set(DERIVED_TABLES) if done else changed)
     return done
