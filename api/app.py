@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.analysis.routes import router as analysis_router
+from api.cache import CacheSettings, ResponseCache
 from api.funds.routes import router as funds_router
 from api.health import router as health_router
 from api.indicators.routes import router as indicators_router
@@ -32,6 +33,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         default_response_class=OrjsonResponse,
     )
     app.state.engine = engine or default_engine()
+    app.add_middleware(ResponseCache, engine=app.state.engine, entries=CacheSettings().response_cache_entries)
     errors.install(app)
     app.include_router(health_router)
     app.include_router(analysis_router)

@@ -91,3 +91,18 @@ def test_summaries_and_search_follow_each_load(engine: Engine, tmp_path: Path) -
     summary = client.get("/v1/summary", params={"year": 2025, "region": ZHENGZHOU}).json()
     assert summary["total"]["measures"]["paid"] == "129.99"
     assert summary["data_as_of"] == "2025-08-01"
+
+
+def test_answers_are_reused_until_the_next_load(engine: Engine, tmp_path: Path) -> None:
+    client = TestClient(create_app(engine))
+    load_batch(engine, batch(tmp_path / "1", [payment("P1", "100.00", pro_code="P1")]))
+    url = f"/v1/drilldown?year=2025&region={ZHENGZHOU}&by=agency"
+    first, second = client.get(url), client.get(url)
+    assert "x-cache" not in first.headers and second.headers["x-cache"] == "hit"
+    assert first.content == second.content
+    assert "x-cache" not in client.get("/v1/drilldown?by=nonsense").headers  # errors are never kept
+    assert "x-cache" not in client.get("/v1/drilldown?by=nonsense").headers
+    load_batch(engine, batch(tmp_path / "2", [payment("P1", "100.00", pro_code="P1"), payment("P9", "1.00")]))
+    third = client.get(url)
+    assert "x-cache" not in third.headers
+    assert third.json()["total"]["paid"] == "101.00"

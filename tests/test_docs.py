@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from api.cache import CacheSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
@@ -34,7 +35,7 @@ def test_every_command_is_in_the_readme(command: str) -> None:
     "variable",
     [
         f"OVERSIGHT_{name.upper()}"
-        for cls in (DatabaseSettings, PseudonymSettings)
+        for cls in (DatabaseSettings, PseudonymSettings, CacheSettings)
         for name in cls.model_fields
     ],
 )
@@ -42,6 +43,6 @@ def test_every_setting_is_in_the_readme(variable: str) -> None:
     assert f"`{variable}`" in README, f"document {variable} in the README's settings table"
 
 
-@pytest.mark.parametrize("cls", [DatabaseSettings, PseudonymSettings])
+@pytest.mark.parametrize("cls", [DatabaseSettings, PseudonymSettings, CacheSettings])
 def test_every_setting_has_a_description(cls: type) -> None:
     assert all(field.description for field in cls.model_fields.values())  # type: ignore[attr-defined]

@@ -1,0 +1,128 @@
+"""A per-process cache of read responses, keyed by the data's version.
+
+The warehouse changes only when a load (or, later, a sync) finishes, and every answer is a function of the
+request and the data, so an answer can be reused until the next load is done. The version is the id of the
+last finished load run, read on every request (one indexed lookup, as cheap as ``/healthz``'s own); a new
+version empties the cache. Each API process keeps its own cache: the service stays stateless, and no
+process ever answers from data older than the last finished load.
+
+The key holds the path, the query string and the caller's scope (:func:`scope_key`), never more than that:
+two callers with different jurisdictions never share an answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, func, select
+
+from schema.loading import LoadRun
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UNCACHED = ("/v1/sources",)  # answers that depend on the clock (lag behind now)
+MAX_BODY = 512 * 1024  # larger answers are not kept
+
+
+class CacheSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OVERSIGHT_", extra="ignore")
+
+    response_cache_entries: int = Field(
+        default=2048,
+        ge=0,
+        description="Read answers each API process keeps until the next load finishes (0 turns it off).",
+    )
+
+
+def scope_key(scope: Scope) -> str:
+    """What of the caller an answer depends on. Until identities exist every caller sees everything."""
+    return ""
+
+
+class DataVersion:
+    """The id of the last finished load, re-read when ``ttl`` seconds have passed (0: every time)."""
+
+    def __init__(self, engine: Engine, ttl: float = 0.0) -> None:
+        self.engine, self.ttl = engine, ttl
+        self._value: int | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def current(self) -> int | None:
+        now = time.monotonic()
+        if self._value is None or now - self._read_at >= self.ttl:
+            with self._lock:
+                if self._value is None or now - self._read_at >= self.ttl:
+                    with self.engine.connect() as conn:
+                        self._value = conn.execute(
+                            select(func.max(LoadRun.id)).where(LoadRun.status == "done")
+                        ).scalar()
+                    self._read_at = now
+        return self._value
+
+
+class ResponseCache:
+    """An LRU of (status, headers, body) per key, emptied whenever the data version moves."""
+
+    def __init__(self, app: ASGIApp, engine: Engine, entries: int) -> None:
+        self.app = app
+        self.entries = entries
+        self.version = DataVersion(engine)
+        self._store: OrderedDict[tuple[Any, ...], tuple[int, list[Any], bytes]] = OrderedDict()
+        self._version_seen: int | None = None
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            self.entries == 0
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not path.startswith("/v1/")
+            or path.startswith(UNCACHED)
+        ):
+            await self.app(scope, receive, send)
+            return
+        version = self.version.current()
+        key = (path, scope.get("query_string", b""), scope_key(scope))
+        with self._lock:
+            if version != self._version_seen:
+                self._store.clear()
+                self._version_seen = version
+            hit = self._store.get(key)
+            if hit is not None:
+                self._store.move_to_end(key)
+        if hit is not None:
+            status, headers, body = hit
+            headers = [*headers, (b"x-cache", b"hit")]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        started: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        if started.get("status") == 200 and len(body) <= MAX_BODY:
+            with self._lock:
+                if version == self._version_seen:
+                    self._store[key] = (200, list(started.get("headers", [])), body)
+                    while len(self._store) > self.entries:
+                        self._store.popitem(last=False)
