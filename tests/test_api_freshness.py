@@ -46,7 +46,7 @@ def drill(client: TestClient, **params: str) -> dict:
 
 
 def search(client: TestClient, q: str) -> list[str]:
-    return [r["pay_cert_id"] for r in client.get("/v1/payments", params={"q": q}).json()["rows"]]
+    return sorted(r["pay_cert_id"] for r in client.get("/v1/payments", params={"q": q}).json()["rows"])
 
 
 def test_summaries_and_search_follow_each_load(engine: Engine, tmp_path: Path) -> None:

@@ -57,12 +57,14 @@ def payments(
     date_from: Annotated[date | None, Query(description="vou_date on or after")] = None,
     date_to: Annotated[date | None, Query(description="vou_date on or before")] = None,
     sort: Annotated[
-        str,
+        str | None,
         Query(
             pattern=r"^-?(pay_cert_id|vou_date|pay_amt)$",
-            description="pay_cert_id, vou_date or pay_amt; '-' first for descending",
+            description="pay_cert_id (the default), vou_date or pay_amt; '-' first for descending. "
+            "With q and no sort, payments come in the keyword index's match order (stable, and the "
+            "fastest whatever the number of matches).",
         ),
-    ] = "pay_cert_id",
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> PaymentPage:

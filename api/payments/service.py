@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, column, func, select, table, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from api.analysis.breakdown import payments_query
@@ -23,6 +23,7 @@ from api.pagination import decode_cursor, encode_cursor
 from connectors.ingest.convert import BadValue, format_amount, parse_amount
 from schema.derived import PaymentText
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
+from schema.relations import project_of, unit_of
 from security.masking import is_person, mask_account, mask_id, mask_name
 from security.scope import Scope
 
@@ -110,24 +111,36 @@ def check_keyword(q: str | None) -> str | None:
     return q
 
 
-def keyword_condition(session: Session, q: str) -> ColumnElement[bool]:
-    """Payments whose document holds ``q``: through the trigram index when ``q`` is long enough."""
-    exact = func.instr(PaymentText.doc, q) > 0
+_fts = table("payment_fts", column("rowid", Integer))
+
+
+def _exact(session: Session, q: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        exact = PaymentText.doc.like(f"%{escaped}%", escape="\\")
-    if len(q) < TRIGRAM:
-        return exists().where(PaymentText.pay_cert_id == PayVoucher.pay_cert_id, exact)
-    if session.get_bind().dialect.name == "sqlite":
+        return PaymentText.doc.like(f"%{escaped}%", escape="\\")
+    return func.instr(PaymentText.doc, q) > 0
+
+
+def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[Any], Any]:
+    """``query`` narrowed to payments whose document holds ``q``, and the column of match order.
+
+    On SQLite a keyword of 3+ characters is looked up in the FTS5 trigram index, which hands back
+    documents in rowid order, so a page in match order stops after its last row however common the
+    keyword. On PostgreSQL the pg_trgm index serves the LIKE. A shorter keyword has no trigram: documents
+    are read in order and tested until the page is full. Every path ends with the exact substring test."""
+    t = PaymentText
+    query = query.join(t, t.pay_cert_id == PayVoucher.pay_cert_id).where(_exact(session, q))
+    if session.get_bind().dialect.name == "sqlite" and len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
-        fts = text("SELECT rowid FROM payment_fts WHERE payment_fts MATCH :phrase").bindparams(phrase=phrase)
-        candidates = select(PaymentText.pay_cert_id).where(PaymentText.id.in_(fts), exact)
-    else:
-        candidates = select(PaymentText.pay_cert_id).where(exact)
-    return PayVoucher.pay_cert_id.in_(candidates)
+        query = query.join(_fts, _fts.c.rowid == t.id).where(
+            text("payment_fts MATCH :phrase").bindparams(phrase=phrase)
+        )
+        return query, _fts.c.rowid
+    return query, t.id
 
 
-def search_query(session: Session, scope: Scope, s: PaymentSearch) -> Select[Any]:
+def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Select[Any], Any]:
+    """The payments a search finds, and the column of keyword match order (None without a keyword)."""
     filters: tuple[Filter, ...] = tuple(parse_filter(d, v) for d, v in s.filters.items())
     query, _ = payments_query(scope, s.year, s.region, s.own_level, filters)
     p = PayVoucher
@@ -149,22 +162,29 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> Select[Any
     if s.date_from and s.date_to and s.date_from > s.date_to:
         raise BadParameter("date_from", "is after date_to")
     q = check_keyword(s.q)
-    if q is not None:
-        query = query.where(keyword_condition(session, q))
-    return query
+    if q is None:
+        return query, None
+    return with_keyword(session, query, q)
 
 
 def list_payments(
-    session: Session, scope: Scope, search: PaymentSearch, *, sort: str, cursor: str | None, limit: int
+    session: Session, scope: Scope, search: PaymentSearch, *, sort: str | None, cursor: str | None, limit: int
 ) -> PaymentPage:
-    descending = sort.startswith("-")
-    field = sort.removeprefix("-")
-    if field not in SORTS:
-        raise BadParameter("sort", f"one of {', '.join(SORTS)}, optionally prefixed with '-'")
-    column = SORTS[field]
-    keys = [column, PayVoucher.pay_cert_id] if field != "pay_cert_id" else [PayVoucher.pay_cert_id]
-    query = search_query(session, scope, search).with_only_columns(PayVoucher.pay_cert_id, *keys[:-1])
-    listing = f"payments:{sort}"
+    """A page of payments. With a keyword and no ``sort`` they come in match order (the keyword index's
+    own, stable) so that a page costs the same however many payments match; otherwise by ``sort``."""
+    query, match_order = search_query(session, scope, search)
+    if sort is None and match_order is not None:
+        keys, descending, field, listing = [match_order], False, "match", "payments:match"
+    else:
+        sort = sort or "pay_cert_id"
+        descending = sort.startswith("-")
+        field = sort.removeprefix("-")
+        if field not in SORTS:
+            raise BadParameter("sort", f"one of {', '.join(SORTS)}, optionally prefixed with '-'")
+        column = SORTS[field]
+        keys = [column, PayVoucher.pay_cert_id] if field != "pay_cert_id" else [PayVoucher.pay_cert_id]
+        listing = f"payments:{sort}"
+    query = query.with_only_columns(PayVoucher.pay_cert_id, *keys[:-1], keys[-1])
     after = decode_cursor(listing, cursor, len(keys))
     if after is not None:
         if field == "vou_date":
@@ -178,8 +198,7 @@ def list_payments(
     rows = payment_rows(session, ids, scope.pii)
     next_cursor = None
     if len(found) > limit:
-        last = found[limit - 1]
-        key = [last[1], last[0]] if len(keys) > 1 else [last[0]]
+        key = list(found[limit - 1][1:])
         if field == "vou_date":
             key[0] = str(key[0])
         next_cursor = encode_cursor(listing, key)
@@ -202,22 +221,8 @@ def payment_rows(session: Session, ids: list[str], pii: bool) -> list[PaymentRow
     result = session.execute(
         select(p, MofDiv.mof_div_name, unit.agency_name, project.pro_name)
         .outerjoin(MofDiv, MofDiv.mof_div_code == p.mof_div_code)
-        .outerjoin(
-            unit,
-            and_(
-                unit.mof_div_code == p.mof_div_code,
-                unit.agency_code == p.agency_code,
-                unit.is_deleted.is_(False),
-            ),
-        )
-        .outerjoin(
-            project,
-            and_(
-                project.mof_div_code == p.mof_div_code,
-                project.pro_code == p.pro_code,
-                project.is_deleted.is_(False),
-            ),
-        )
+        .outerjoin(unit, unit_of(p, unit))
+        .outerjoin(project, project_of(p, project))
         .where(p.pay_cert_id.in_(ids))
     ).all()
     by_id = {r[0].pay_cert_id: r for r in result}
