@@ -127,6 +127,25 @@ class ScopeRollup(Base):
     __table_args__ = (Index("ix_scope_rollup_scope", "fiscal_year", "scope_code", "dim"),)
 
 
+class ExecRollup(Base):
+    """四本预算收支执行 of every region's whole subtree: per region the latest month it reported (gov_exec is
+    cumulative), summed over the subtree, per fund type and side (income / expense)."""
+
+    __tablename__ = "exec_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
+    scope_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    fund_type_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    side: Mapped[str] = mapped_column(String(16), nullable=False)
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger)
+    adjusted_fen: Mapped[int | None] = mapped_column(BigInteger)
+    exec_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    month: Mapped[int] = mapped_column(Integer, nullable=False)  # the earliest latest-month in the subtree
+
+    __table_args__ = (Index("ix_exec_rollup_scope", "fiscal_year", "scope_code"),)
+
+
 class PaymentText(Base):
     """What a keyword search looks in: a payment's purpose, payee, project, unit and indicator document
     number, one per line (a keyword never holds a line break, so it can never match across two fields).
@@ -176,7 +195,15 @@ class PayeeRegion(Base):
     __table_args__ = (Index("ix_payee_region_region", "mof_div_code", "payee_key"),)
 
 
-DERIVED_TABLES = ("fact_cell", "rollup", "scope_rollup", "payment_text", "payee", "payee_region")
+DERIVED_TABLES = (
+    "fact_cell",
+    "rollup",
+    "scope_rollup",
+    "exec_rollup",
+    "payment_text",
+    "payee",
+    "payee_region",
+)
 
 # Objects of the keyword index that only the migration declares (FTS5 and its shadow tables, the GIN index).
 SEARCH_INDEX_OBJECTS = ("payment_fts", "ix_payment_text_trgm")

@@ -3,7 +3,7 @@
 from schema.base import Base
 from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAlloc
 from schema.classification import Classification, CodeSet
-from schema.derived import FactCell, Payee, PayeeRegion, PaymentText, Rollup, ScopeRollup
+from schema.derived import ExecRollup, FactCell, Payee, PayeeRegion, PaymentText, Rollup, ScopeRollup
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
 from schema.payment import PayDetail, PayVoucher
@@ -56,6 +56,7 @@ __all__ = [
     "FactCell",
     "Rollup",
     "ScopeRollup",
+    "ExecRollup",
     "PaymentText",
     "Payee",
     "PayeeRegion",

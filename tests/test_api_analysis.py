@@ -234,3 +234,30 @@ def test_a_cursor_of_another_listing_is_refused(client: TestClient) -> None:
         "/v1/drilldown", params={"year": YEAR, "by": "agency", "sort": "-paid", "cursor": body["next_cursor"]}
     )
     assert r.status_code == 400 and "cursor" in r.json()["detail"]
+
+
+def test_execution_is_each_regions_latest_month_summed(
+    client: TestClient, warehouse: oracle.Warehouse, demo_engine: Engine
+) -> None:
+    from sqlalchemy import text
+
+    region = "410100000"
+    scope = warehouse.subtree(region)
+    with demo_engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(text("SELECT * FROM gov_exec WHERE NOT is_deleted AND fiscal_year = 2026"))
+        ]
+    latest: dict[str, int] = {}
+    for r in rows:
+        if r["mof_div_code"] in scope:
+            latest[r["mof_div_code"]] = max(latest.get(r["mof_div_code"], 0), r["month"])
+    expected: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if latest.get(r["mof_div_code"]) == r["month"]:
+            key = (r["fund_type_code"], r["side"])
+            expected[key] = expected.get(key, 0) + r["exec_amt_fen"]
+    body = client.get("/v1/summary", params={"year": 2026, "region": region}).json()
+    got = {(e["fund_type"], e["side"]): oracle.fen(e["executed"]) for e in body["execution"]}
+    assert got == expected and got
+    assert body["total"]["time_progress"] not in (None, "1.0000")  # 2026 is under way at the as-of date

@@ -8,18 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.analysis.breakdown import Answer, Question, answer, roots, subtree
+from api.analysis.breakdown import Answer, Question, answer, roots
 from api.analysis.dimensions import LEVELS, Dim, Filter, check_level, names, parse_filter
 from api.analysis.measures import Measures, Sums, rate
 from api.errors import BadParameter, NotFound
 from api.pagination import decode_cursor, encode_cursor
 from api.reference.service import SourceStatus, sources
 from connectors.ingest.convert import format_amount
-from schema.derived import Rollup, ScopeRollup
-from schema.models import CodeSet, GovExec, MofDiv
+from schema.derived import ExecRollup, Rollup, ScopeRollup
+from schema.models import CodeSet, MofDiv
 from security.scope import Scope
 
 FOUR_BUDGETS = ("1", "2", "3", "4")  # 一般公共, 政府性基金, 国有资本经营, 社会保险基金
@@ -160,29 +160,21 @@ def _as_of(session: Session, scope: Scope, year: int, root: str | None) -> date 
 def _execution(
     session: Session, scope: Scope, year: int, root: str | None, fund_names: dict[str, str]
 ) -> list[ExecutionLine]:
-    """Per fund type and side: each region's latest reported month, summed over the scope's regions."""
-    g = GovExec
-    regions = subtree(root) if root else select(MofDiv.mof_div_code).where(scope.regions(MofDiv.mof_div_code))
-    live = and_(g.fiscal_year == year, g.is_deleted.is_(False), g.mof_div_code.in_(regions))
-    latest = (
-        select(g.mof_div_code, func.max(g.month).label("month"))
-        .where(live)
-        .group_by(g.mof_div_code)
-        .subquery()
-    )
+    """Per fund type and side: each region's latest reported month, summed over the scope (exec_rollup)."""
+    e = ExecRollup
+    scopes = [root] if root else roots(session, scope)
     rows = session.execute(
         select(
-            g.fund_type_code,
-            g.side,
-            func.sum(g.budget_amt_fen),
-            func.sum(g.adjusted_amt_fen),
-            func.sum(g.exec_amt_fen),
-            func.min(latest.c.month),
+            e.fund_type_code,
+            e.side,
+            func.sum(e.budget_fen),
+            func.sum(e.adjusted_fen),
+            func.sum(e.exec_fen),
+            func.min(e.month),
         )
-        .join(latest, and_(latest.c.mof_div_code == g.mof_div_code, latest.c.month == g.month))
-        .where(live)
-        .group_by(g.fund_type_code, g.side)
-        .order_by(g.fund_type_code, g.side)
+        .where(e.fiscal_year == year, e.scope_code.in_(scopes))
+        .group_by(e.fund_type_code, e.side)
+        .order_by(e.fund_type_code, e.side)
     ).all()
     out = []
     for fund_type, side, budget, adjusted, executed, month in rows:

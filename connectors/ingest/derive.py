@@ -40,6 +40,7 @@ from schema.derived import (
     OTHER,
     PAYMENT,
     TRANSFER,
+    ExecRollup,
     FactCell,
     Payee,
     PayeeRegion,
@@ -47,7 +48,17 @@ from schema.derived import (
     Rollup,
     ScopeRollup,
 )
-from schema.models import Agency, BgtAdj, BgtInfo, PayDetail, PayPlan, PayVoucher, Project, RegionClosure
+from schema.models import (
+    Agency,
+    BgtAdj,
+    BgtInfo,
+    GovExec,
+    PayDetail,
+    PayPlan,
+    PayVoucher,
+    Project,
+    RegionClosure,
+)
 from schema.relations import indicator_of, project_of, unit_of
 
 # Tables whose changes the derived tables depend on.
@@ -388,6 +399,59 @@ def _build_scope_rollup(conn: Connection) -> None:
             ).group_by(*groups),
         )
     )
+
+
+# --- budget execution (gov_exec) ----------------------------------------------------------------------
+
+EXEC_INPUTS = frozenset({"mof_div", "gov_exec"})
+
+
+def rebuild_exec(conn: Connection) -> int:
+    """Each region's latest reported month (the figures are cumulative), summed over every subtree."""
+    g = GovExec
+    live = g.is_deleted.is_(False)
+    latest = (
+        select(g.mof_div_code, g.fiscal_year, func.max(g.month).label("month"))
+        .where(live)
+        .group_by(g.mof_div_code, g.fiscal_year)
+        .subquery("latest")
+    )
+    scope = aliased(RegionClosure)
+    groups = (g.fiscal_year, scope.ancestor, g.fund_type_code, g.side)
+    conn.execute(delete(ExecRollup))
+    conn.execute(
+        insert(ExecRollup).from_select(
+            [
+                "fiscal_year",
+                "scope_code",
+                "fund_type_code",
+                "side",
+                "budget_fen",
+                "adjusted_fen",
+                "exec_fen",
+                "month",
+            ],
+            select(
+                *groups,
+                func.sum(g.budget_amt_fen),
+                func.sum(g.adjusted_amt_fen),
+                func.sum(g.exec_amt_fen),
+                func.min(g.month),
+            )
+            .join(
+                latest,
+                and_(
+                    latest.c.mof_div_code == g.mof_div_code,
+                    latest.c.fiscal_year == g.fiscal_year,
+                    latest.c.month == g.month,
+                ),
+            )
+            .join(scope, scope.descendant == g.mof_div_code)
+            .where(live)
+            .group_by(*groups),
+        )
+    )
+    return int(conn.execute(select(func.count()).select_from(ExecRollup)).scalar_one())
 
 
 # --- keyword text -------------------------------------------------------------------------------------

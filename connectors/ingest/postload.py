@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect,
 
 from connectors.ingest import derive
 from schema.derived import DERIVED_TABLES
-from schema.models import FactCell, MofDiv, PaymentText, RegionClosure, metadata
+from schema.models import ExecRollup, FactCell, MofDiv, PaymentText, RegionClosure, metadata
 
 
 def rebuild_region_closure(conn: Connection) -> int:
@@ -102,6 +102,11 @@ def after_load(engine: Engine, run_id: int, changed: set[str], *, force: bool) -
         if force or changed & derive.FACT_INPUTS or (never_built and changed):
             cells, rollups = derive.rebuild_facts(conn)
             done.append(f"summaries: {cells:,} fact cells, {rollups:,} rollup rows")
+    with engine.begin() as conn:
+        never_built = conn.execute(select(ExecRollup.id).limit(1)).first() is None
+        if force or changed & derive.EXEC_INPUTS or (never_built and "gov_exec" in changed):
+            n = derive.rebuild_exec(conn)
+            done.append(f"budget execution: {n:,} scope rows")
     with engine.begin() as conn:
         never_built = conn.execute(select(PaymentText.id).limit(1)).first() is None
         if force or never_built or changed & derive.TEXT_INPUTS:
