@@ -13,15 +13,29 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Integer, Select, column, func, select, table, text, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    select,
+    table,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
-from api.analysis.breakdown import payments_query
+from api.analysis.breakdown import payments_query, subtree_codes
 from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
 from api.pagination import decode_cursor, encode_cursor
 from connectors.ingest.convert import BadValue, format_amount, parse_amount
-from schema.derived import PaymentText
+from schema.derived import PaymentText, ScopeRollup
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
 from schema.relations import project_of, unit_of
 from security.masking import is_person, mask_account, mask_id, mask_name
@@ -139,10 +153,12 @@ def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[A
     return query, t.id
 
 
-def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Select[Any], Any]:
-    """The payments a search finds, and the column of keyword match order (None without a keyword)."""
+def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Select[Any], Any, bool]:
+    """The payments a search finds, the column of keyword match order (None without a keyword), and
+    whether the filters leave few payments (then a page is best sorted from them, see list_payments)."""
     filters: tuple[Filter, ...] = tuple(parse_filter(d, v) for d, v in s.filters.items())
-    query, _ = payments_query(scope, s.year, s.region, s.own_level, filters)
+    regions = subtree_codes(session, s.region) if s.region and not s.own_level else None
+    query, _ = payments_query(scope, s.year, s.region, s.own_level, filters, regions=regions)
     p = PayVoucher
     if s.payee_type:
         query = query.where(p.payee_type == s.payee_type)
@@ -162,9 +178,49 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
     if s.date_from and s.date_to and s.date_from > s.date_to:
         raise BadParameter("date_from", "is after date_to")
     q = check_keyword(s.q)
+    narrow = _narrow(session, s)
     if q is None:
-        return query, None
-    return with_keyword(session, query, q)
+        return query, None, narrow
+    if narrow:
+        return (*_narrow_keyword(session, query, q), narrow)
+    return (*with_keyword(session, query, q), narrow)
+
+
+NARROW = 50_000  # a search whose scope holds fewer payments reads them first, then their documents
+NARROWING = frozenset({Dim.department, Dim.agency, Dim.project, Dim.indicator, Dim.payee})
+
+
+def _narrow(session: Session, s: PaymentSearch) -> bool:
+    """Whether the filters leave few payments: a unit, project, indicator or payee, or a small region.
+    (Counted from the scope rollups, which know every region's payments per year.)"""
+    if NARROWING & set(s.filters):
+        return True
+    if s.region is None:
+        return False
+    r = ScopeRollup
+    count = select(func.coalesce(func.sum(r.payments), 0)).where(r.dim == "total", r.scope_code == s.region)
+    if s.year is not None:
+        count = count.where(r.fiscal_year == s.year)
+    return int(session.execute(count).scalar_one()) < NARROW
+
+
+def _narrow_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[Any], Any]:
+    """Match order over a small set of payments, which is read first and its documents then tested.
+
+    SQLite: the filtered payments form a subquery fenced with OFFSET 0, so the planner cannot start from
+    the documents. PostgreSQL misjudges how few payments a region subtree holds and would hash the
+    whole text table, so their ids are fetched first and handed back as one array parameter."""
+    t = PaymentText
+    p = PayVoucher
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.execute(query.with_only_columns(p.pay_cert_id)).scalars())
+        chosen = t.pay_cert_id == any_(bindparam("scoped_ids", ids, type_=ARRAY(String)))
+        narrowed = select(p).join(t, t.pay_cert_id == p.pay_cert_id).where(chosen)
+    else:
+        fenced = query.with_only_columns(p.pay_cert_id).offset(0).subquery("scoped")
+        narrowed = select(p).join(fenced, fenced.c.pay_cert_id == p.pay_cert_id)
+        narrowed = narrowed.join(t, t.pay_cert_id == p.pay_cert_id)
+    return narrowed.where(_exact(session, q)), t.id
 
 
 def list_payments(
@@ -172,7 +228,7 @@ def list_payments(
 ) -> PaymentPage:
     """A page of payments. With a keyword and no ``sort`` they come in match order (the keyword index's
     own, stable) so that a page costs the same however many payments match; otherwise by ``sort``."""
-    query, match_order = search_query(session, scope, search)
+    query, match_order, narrow = search_query(session, scope, search)
     if sort is None and match_order is not None:
         keys, descending, field, listing = [match_order], False, "match", "payments:match"
     else:
@@ -184,7 +240,15 @@ def list_payments(
         column = SORTS[field]
         keys = [column, PayVoucher.pay_cert_id] if field != "pay_cert_id" else [PayVoucher.pay_cert_id]
         listing = f"payments:{sort}"
-    query = query.with_only_columns(PayVoucher.pay_cert_id, *keys[:-1], keys[-1])
+    query = query.with_only_columns(
+        PayVoucher.pay_cert_id.label("id"), *(k.label(f"k{i}") for i, k in enumerate(keys))
+    )
+    if narrow:
+        # Few payments: take them first and sort them, rather than walk an index in the listing's
+        # order and skip everything outside the scope (the planners' guess when a scope is a subtree).
+        fenced = query.offset(0).subquery("narrowed")
+        query = select(fenced)
+        keys = [fenced.c[f"k{i}"] for i in range(len(keys))]
     after = decode_cursor(listing, cursor, len(keys))
     if after is not None:
         if field == "vou_date":
