@@ -42,6 +42,25 @@ def db_current() -> None:
     console.print(current_revision(default_engine()) or "empty (run: oversight db upgrade)")
 
 
+@db_app.command("refresh")
+def db_refresh() -> None:
+    """Rebuild every derived table (summaries, keyword index, payees) from the warehouse."""
+    import time
+
+    from connectors.ingest.postload import after_load
+    from schema.db import default_engine
+    from schema.migrate import upgrade
+
+    engine = default_engine()
+    upgrade(engine)
+    started = time.perf_counter()
+    with console.status("rebuilding summaries, keyword index and payees…"):
+        done = after_load(engine, run_id=0, changed=set(), force=True)
+    for line in done:
+        console.print(f"rebuilt {line}")
+    console.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
 @app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the batch into.")],

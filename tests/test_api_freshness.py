@@ -106,3 +106,35 @@ def test_answers_are_reused_until_the_next_load(engine: Engine, tmp_path: Path) 
     third = client.get(url)
     assert "x-cache" not in third.headers
     assert third.json()["total"]["paid"] == "101.00"
+
+
+def test_db_refresh_rebuilds_the_same_derived_tables(engine: Engine, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    load_batch(engine, batch(tmp_path / "1", [payment("P1", "100.00", pro_code="P1"), payment("P2", "2.50")]))
+    queries = {
+        "rollup": "SELECT dim, dim_key, mof_div_code, paid_fen, budget_fen FROM rollup ORDER BY 1, 2, 3",
+        "scope": "SELECT dim, dim_key, scope_code, paid_fen, transfer_in_fen FROM scope_rollup ORDER BY 1, 2, 3",
+        "text": "SELECT pay_cert_id, doc FROM payment_text ORDER BY 1",
+        "payees": "SELECT payee_key, mof_div_code, voucher_fen FROM payee_region ORDER BY 1, 2",
+    }
+
+    def snapshot() -> dict[str, list[tuple]]:
+        with engine.connect() as conn:
+            return {k: [tuple(r) for r in conn.execute(text(q))] for k, q in queries.items()}
+
+    before = snapshot()
+    with engine.begin() as conn:  # damage them: refresh must bring them back
+        conn.execute(text("DELETE FROM rollup"))
+        conn.execute(text("UPDATE payee_region SET voucher_fen = 0"))
+    env = {**os.environ, "OVERSIGHT_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    run = subprocess.run(
+        [sys.executable, "-m", "cli", "db", "refresh"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "rebuilt summaries" in run.stdout
+    assert snapshot() == before and before["rollup"] and before["text"]
