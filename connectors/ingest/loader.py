@@ -19,8 +19,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, literal, select, update
 
+from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range
+from connectors.ingest.arrow_rows import ArrowRowParser
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
 from connectors.ingest.parallel import PARALLEL_BYTES, run_parallel, split_ranges
@@ -210,7 +212,9 @@ def _load_table(
             report.message = f"{bf.path.name} lacks required column(s): {', '.join(parser.missing)}"
             return report
         size = bf.path.stat().st_size
+        fresh = _is_empty(engine, ft)
         deferred = defer_indexes(engine, ft.table, size)
+        plain = plain_lines_range(bf.path) if bf.fmt == "csv" else None
         ranges = None
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         if size >= PARALLEL_BYTES and workers > 1 and engine.url.database not in (None, "", ":memory:"):
@@ -229,14 +233,19 @@ def _load_table(
                     "ctx": ctx,
                     "chunk_size": chunk_size,
                     "file_name": bf.path.name,
+                    "arrow": plain is not None,
+                    "fresh": fresh,
                 }
                 for r in ranges
             ]
             report.counts, unknown = run_parallel(jobs, on_progress)
         else:
-            report.counts = load_rows(
-                engine, ft, parser, reader.rows(), ctx, bf.path.name, chunk_size, on_progress
-            )
+            if plain is not None and isinstance(reader, CsvReader):
+                blocks = ArrowCsvReader(bf.path, reader.encoding, reader.header, plain, chunk_size)
+                chunks = ArrowRowParser(parser, ctx.parse.code_sets).chunks(blocks.blocks())
+            else:
+                chunks = _parsed_chunks(parser, reader.rows(), chunk_size)
+            report.counts = load_rows(engine, ft, parser, chunks, ctx, bf.path.name, on_progress, fresh=fresh)
             unknown = set()
         if deferred:
             restore_indexes(engine, ft.table)
@@ -248,24 +257,31 @@ def _load_table(
     return report
 
 
+def _is_empty(engine: Engine, ft: FeedTable) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(literal(1)).select_from(ft.table).limit(1)).first() is None
+
+
 def load_rows(
     engine: Engine,
     ft: FeedTable,
     parser: RowParser,
-    rows: Iterator[Any],
+    chunks: Iterator[ParsedChunk],
     ctx: _Context,
     file_name: str,
-    chunk_size: int,
     on_progress: Callable[[int], None],
     write_lock: Any = None,
+    *,
+    fresh: bool = False,
 ) -> Counts:
     """The chunk pipeline: parse a chunk, check its references, store it with its quarantine, commit.
 
     ``write_lock`` (parallel loads into SQLite) hands the single writer's turn from process to process
-    at once, where SQLite's own busy handler would sleep in growing steps."""
-    writer = TableWriter(ft, engine.dialect.name, parser.file)
+    at once, where SQLite's own busy handler would sleep in growing steps. ``fresh`` says the table was
+    empty when the load began (see :class:`~connectors.ingest.merge.TableWriter`)."""
+    writer = TableWriter(ft, engine.dialect.name, parser.file, fresh=fresh)
     counts = Counts()
-    for parsed in _parsed_chunks(parser, rows, chunk_size):
+    for parsed in chunks:
         with write_lock or contextlib.nullcontext():
             counts.add(
                 _retry_collisions(
@@ -283,8 +299,10 @@ def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Cou
     engine = make_engine(job["url"])
     ft = feed_tables()[job["table"]]
     path: Path = job["path"]
-    reader: CsvReader | JsonlReader
-    if job["fmt"] == "csv":
+    reader: CsvReader | JsonlReader | ArrowCsvReader
+    if job["arrow"]:
+        reader = ArrowCsvReader(path, job["encoding"], job["header"], job["range"], job["chunk_size"])
+    elif job["fmt"] == "csv":
         reader = CsvReader(path, job["encoding"], (job["header"], job["range"]))
     else:
         reader = JsonlReader(path, job["header"], job["range"])
@@ -296,17 +314,22 @@ def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Cou
         last = read
 
     try:
-        parser = RowParser(ft, reader.header, job["ctx"].parse, str(path.resolve()))
+        ctx: _Context = job["ctx"]
+        parser = RowParser(ft, reader.header, ctx.parse, str(path.resolve()))
+        if isinstance(reader, ArrowCsvReader):
+            chunks = ArrowRowParser(parser, ctx.parse.code_sets).chunks(reader.blocks())
+        else:
+            chunks = _parsed_chunks(parser, reader.rows(), job["chunk_size"])
         counts = load_rows(
             engine,
             ft,
             parser,
-            reader.rows(),
-            job["ctx"],
+            chunks,
+            ctx,
             job["file_name"],
-            job["chunk_size"],
             report_read,
             job.get("lock"),
+            fresh=job["fresh"],
         )
         return counts, set(parser.unknown) | set(getattr(reader, "unknown", set()))
     finally:

@@ -8,6 +8,7 @@ rules of ``feeds.md``: a stored record is replaced when the incoming ``update_ti
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -18,6 +19,7 @@ from sqlalchemy import Connection
 from schema.feed import FeedTable
 
 LOOKUP_BATCH = 2000
+FRESH_PATIENCE = 3  # chunks of a fresh table that meet a stored key before the writer looks every chunk up
 PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
 
 
@@ -49,8 +51,17 @@ def _older(a: Any, b: Any) -> bool:
 
 
 class TableWriter:
-    def __init__(self, ft: FeedTable, dialect: str, file_name: str) -> None:
+    """Applies chunks of one file to its table.
+
+    ``fresh`` says the table was empty when the load began: a chunk is then first simply inserted, without
+    looking its keys up, and looked up only when the insert meets a key that is already stored (a later
+    version of a record in this same file, or another loader's row). After a few such chunks the writer
+    stops guessing and looks every chunk up."""
+
+    def __init__(self, ft: FeedTable, dialect: str, file_name: str, *, fresh: bool = False) -> None:
         self.ft = ft
+        self.fresh = fresh
+        self._collisions = 0
         self.dialect = dialect
         self.file_name = file_name
         self.columns = stored_columns(ft)
@@ -113,6 +124,8 @@ class TableWriter:
                 if _older(row[ut], current[ut]):
                     continue
             winners[key] = row
+        if self.fresh and self._insert_all_new(conn, winners, counts):
+            return counts
         stored = self._lookup(conn, list(winners))
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
@@ -144,6 +157,28 @@ class TableWriter:
             _executemany(conn, self._update, updates)
         return counts
 
+    def _insert_all_new(self, conn: Connection, winners: dict[Any, tuple[Any, ...]], counts: Counts) -> bool:
+        """Insert every winner as a new record, or change nothing and say so when a key is taken."""
+        cur = conn.connection.cursor()
+        cur.execute("SAVEPOINT fresh_chunk")
+        try:
+            self._write_inserts(conn, list(winners.values()))
+        except Exception as exc:
+            if not _is_duplicate_key(exc):
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT fresh_chunk")
+            cur.execute("RELEASE SAVEPOINT fresh_chunk")
+            cur.close()
+            self._collisions += 1
+            self.fresh = self._collisions < FRESH_PATIENCE
+            return False
+        cur.execute("RELEASE SAVEPOINT fresh_chunk")
+        cur.close()
+        deleted = sum(1 for row in winners.values() if row[self._del])
+        counts.deleted += deleted
+        counts.inserted += len(winners) - deleted
+        return True
+
     def _write_inserts(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self.dialect == "postgresql":
             raw: Any = conn.connection.driver_connection
@@ -162,6 +197,13 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
         cur.executemany(sql, rows)
     finally:
         cur.close()
+
+
+def _is_duplicate_key(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(orig)
+    return getattr(orig, "sqlstate", None) == "23505"
 
 
 def existing_values(conn: Connection, table: str, column: str, values: set[Any], dialect: str) -> set[Any]:
