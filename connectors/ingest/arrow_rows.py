@@ -24,9 +24,8 @@ from connectors.ingest.rows import ParsedChunk, RowParser
 from schema.base import FeedField, Kind
 
 # str.strip() strips exactly the characters for which str.isspace() is true; Arrow's fast ASCII trim takes
-# the six of them that C's isspace() knows, so the others are trimmed separately where they may occur
+# the six of them that C's isspace() knows (not the separators 0x1c-0x1f)
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
-NON_ASCII_WHITESPACE = "".join(c for c in WHITESPACE if not c.isascii())
 
 _AMOUNT = r"^(?P<sign>-?)(?P<whole>[0-9]{1,16})(?:\.(?P<frac>[0-9]{1,2}))?$"
 _DATE = r"^[1-9][0-9]{3}(?:-[0-9]{2}-[0-9]{2}|/[0-9]{2}/[0-9]{2}|[0-9]{4})$"
@@ -44,13 +43,10 @@ Converter = Callable[[pa.Array], tuple[pa.Array, pa.Array]]
 
 
 def _strip(col: pa.Array, odd_spaces: bool) -> pa.Array:
-    """``str.strip()`` of every value."""
-    if odd_spaces:
-        return pc.utf8_trim(col, characters=WHITESPACE)
-    col = pc.ascii_trim_whitespace(col)
-    if pc.all(pc.string_is_ascii(col)).as_py():
-        return col
-    return pc.utf8_trim(col, characters=NON_ASCII_WHITESPACE)
+    """``str.strip()`` of every value: Arrow's fast ASCII trim where it is the same thing."""
+    if not odd_spaces and pc.all(pc.string_is_ascii(col)).as_py():
+        return pc.ascii_trim_whitespace(col)
+    return pc.utf8_trim(col, characters=WHITESPACE)
 
 
 def _where(ok: pa.Array, col: pa.Array, placeholder: str) -> pa.Array:
