@@ -238,6 +238,7 @@ def _load_table(
                 }
                 for r in ranges
             ]
+            engine.dispose()  # this process's idle connections and their page caches, while the slices load
             report.counts, unknown = run_parallel(jobs, on_progress)
         else:
             if plain is not None and isinstance(reader, CsvReader):
