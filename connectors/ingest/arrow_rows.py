@@ -219,8 +219,11 @@ class _KeptRaw(Sequence[list[str | None]]):
 class ArrowRowParser:
     """Parses the Arrow blocks of one file of one feed table; falls back to ``rows`` row by row."""
 
-    def __init__(self, rows: RowParser, code_sets: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self, rows: RowParser, code_sets: dict[str, dict[str, str]], *, with_table: bool = False
+    ) -> None:
         self.rows = rows
+        self.with_table = with_table  # also hand over each chunk as an Arrow table (for COPY)
         ft = rows.ft
         self.plan = [
             (pos, idx, _converter(ft.columns[idx].field, code_sets), required)
@@ -272,10 +275,13 @@ class ArrowRowParser:
         n = len(numbers)
         none: list[None] = [None] * n
         cols = [columns[i].to_pylist() if i in columns else none for i in range(self.rows.width)]
-        rows = self.rows.assemble(cols, numbers)
+        digests, payees = self.rows.derived(cols)
+        rows = self.rows.rows_of(cols, numbers, digests, payees)
         result = ParsedChunk(read=read)
         if python is None or not python.rows:
             result.rows, result.raw = rows, _KeptRaw(table, order, [])
+            if self.with_table:
+                result.table = self._table(columns, numbers, digests, payees)
         else:  # the rows of both parsers, back in file order: a tie between versions goes to the later line
             line = self.rows.columns.index("src_line")
             tagged = heapq.merge(
@@ -289,6 +295,26 @@ class ArrowRowParser:
         if python is not None:
             result.bad = python.bad
         return result
+
+    def _table(
+        self, columns: dict[int, pa.Array], numbers: list[int], digests: list[str], payees: list[str] | None
+    ) -> pa.Table:
+        """The prepared rows as Arrow columns, in :func:`stored_columns` order."""
+        n, c, ft = len(numbers), self.rows.ctx, self.rows.ft
+        arrays = [columns.get(i, pa.nulls(n)) for i in range(self.rows.width)]
+        if payees is not None:
+            arrays.append(pa.array(payees, pa.string()))
+        if not ft.soft_state:
+            arrays += [pa.array([False] * n), pa.nulls(n)]
+        arrays += [
+            pa.array([c.source] * n, pa.string()),
+            pa.array([c.run_id] * n, pa.int64()),
+            pa.array([self.rows.file] * n, pa.string()),
+            pa.array(numbers, pa.int64()),
+            pa.array(digests, pa.string()),
+            pa.array([c.loaded_at] * n, pa.string()),
+        ]
+        return pa.Table.from_arrays(arrays, names=self.rows.columns)
 
     def _with_fallback(
         self, table: pa.Table, columns: dict[int, pa.Array], ok: pa.Array, lines: range

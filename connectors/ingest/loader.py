@@ -243,7 +243,8 @@ def _load_table(
         else:
             if plain is not None and isinstance(reader, CsvReader):
                 blocks = ArrowCsvReader(bf.path, reader.encoding, reader.header, plain, chunk_size)
-                chunks = ArrowRowParser(parser, ctx.parse.code_sets).chunks(blocks.blocks())
+                copy = engine.dialect.name == "postgresql"
+                chunks = ArrowRowParser(parser, ctx.parse.code_sets, with_table=copy).chunks(blocks.blocks())
             else:
                 chunks = _parsed_chunks(parser, reader.rows(), chunk_size)
             report.counts = load_rows(engine, ft, parser, chunks, ctx, bf.path.name, on_progress, fresh=fresh)
@@ -318,7 +319,8 @@ def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Cou
         ctx: _Context = job["ctx"]
         parser = RowParser(ft, reader.header, ctx.parse, str(path.resolve()))
         if isinstance(reader, ArrowCsvReader):
-            chunks = ArrowRowParser(parser, ctx.parse.code_sets).chunks(reader.blocks())
+            copy = engine.dialect.name == "postgresql"
+            chunks = ArrowRowParser(parser, ctx.parse.code_sets, with_table=copy).chunks(reader.blocks())
         else:
             chunks = _parsed_chunks(parser, reader.rows(), job["chunk_size"])
         counts = load_rows(
@@ -409,7 +411,7 @@ def _apply_chunk(
                     why = f"{ref.column} {v!r} does not exist in {ref.target}"
                     bad.append((row[line], ref.column, why, dict(zip(header, raw, strict=False))))
             rows, raws = kept, kept_raw
-        applied = writer.apply(conn, rows)
+        applied = writer.apply(conn, rows, parsed.table if rows is parsed.rows else None)
         if bad:
             conn.execute(insert(Quarantine), [_quarantine(ctx, ft, file_name, *b) for b in bad])
     applied.read = parsed.read

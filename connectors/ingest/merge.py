@@ -8,17 +8,22 @@ rules of ``feeds.md``: a stored record is replaced when the incoming ``update_ti
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from schema.feed import FeedTable
 
 LOOKUP_BATCH = 2000
+# every text value quoted, a null left empty: COPY's CSV format reads an unquoted empty field as NULL
+_COPY_CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 FRESH_PATIENCE = 3  # chunks of a fresh table that meet a stored key before the writer looks every chunk up
 PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
 
@@ -112,7 +117,8 @@ class TableWriter:
                 found[rec[0] if width == 1 else tuple(rec[:width])] = (stamp, *rec[width + 1 :])
         return found
 
-    def apply(self, conn: Connection, rows: list[tuple[Any, ...]]) -> Counts:
+    def apply(self, conn: Connection, rows: list[tuple[Any, ...]], table: pa.Table | None = None) -> Counts:
+        """Store ``rows``; ``table``, where given, holds the same rows as Arrow columns."""
         counts = Counts()
         key_of, ut, de, dg, ln = self._key_of, self._ut, self._del, self._digest, self._line
         winners: dict[Any, tuple[Any, ...]] = {}
@@ -124,7 +130,9 @@ class TableWriter:
                 if _older(row[ut], current[ut]):
                     continue
             winners[key] = row
-        if self.fresh and self._insert_all_new(conn, winners, counts):
+        if len(winners) < len(rows):
+            table = None
+        if self.fresh and self._insert_all_new(conn, winners, counts, table):
             return counts
         stored = self._lookup(conn, list(winners))
         inserts: list[tuple[Any, ...]] = []
@@ -157,12 +165,14 @@ class TableWriter:
             _executemany(conn, self._update, updates)
         return counts
 
-    def _insert_all_new(self, conn: Connection, winners: dict[Any, tuple[Any, ...]], counts: Counts) -> bool:
+    def _insert_all_new(
+        self, conn: Connection, winners: dict[Any, tuple[Any, ...]], counts: Counts, table: pa.Table | None
+    ) -> bool:
         """Insert every winner as a new record, or change nothing and say so when a key is taken."""
         cur = conn.connection.cursor()
         cur.execute("SAVEPOINT fresh_chunk")
         try:
-            self._write_inserts(conn, list(winners.values()))
+            self._write_inserts(conn, list(winners.values()), table)
         except Exception as exc:
             if not _is_duplicate_key(exc):
                 raise
@@ -179,11 +189,22 @@ class TableWriter:
         counts.inserted += len(winners) - deleted
         return True
 
-    def _write_inserts(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _write_inserts(
+        self, conn: Connection, rows: list[tuple[Any, ...]], table: pa.Table | None = None
+    ) -> None:
         if self.dialect == "postgresql":
             raw: Any = conn.connection.driver_connection
-            copy_sql = f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
-            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            columns = ", ".join(self.columns)
+            if table is not None:  # Arrow's CSV writer makes COPY's input without a Python call per row
+                data = io.BytesIO()
+                pacsv.write_csv(table, data, write_options=_COPY_CSV)
+                with (
+                    raw.cursor() as cur,
+                    cur.copy(f"COPY {self.ft.name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+                ):
+                    copy.write(data.getbuffer())
+                return
+            with raw.cursor() as cur, cur.copy(f"COPY {self.ft.name} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return

@@ -14,6 +14,7 @@ from itertools import repeat
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from connectors.ingest.convert import MAX_CODE, BadValue, allowed_values, value_parser
 from connectors.ingest.merge import stored_columns
@@ -42,6 +43,8 @@ class ParsedChunk:
     bad: list[tuple[int, str | None, str, dict[str, Any]]] = field(
         default_factory=list
     )  # line, field, why, raw
+    # the same rows as an Arrow table, where the Arrow path made every row of the chunk (PostgreSQL's COPY)
+    table: pa.Table | None = None
 
 
 def _blank_to_none(col: list[str]) -> list[str | None]:
@@ -113,13 +116,23 @@ class RowParser:
         return result
 
     def assemble(self, cols: list[Any], numbers: list[int]) -> list[tuple[Any, ...]]:
-        """Prepared rows from parsed feed columns (one list per feed column) and their file lines: the
-        derived payee key, the state columns a table without ``is_deleted`` lacks, and provenance."""
+        """Prepared rows from parsed feed columns (one list per feed column) and their file lines."""
+        return self.rows_of(cols, numbers, *self.derived(cols))
+
+    def derived(self, cols: list[Any]) -> tuple[list[str], list[str] | None]:
+        """The content hash of each row, and its payee key where the table has one."""
         digests = list(map(_digest, zip(*cols, strict=True)))
-        extra: list[Any] = []
-        if self._payee:
-            u, i, nm, a = (cols[k] for k in self._payee)
-            extra.append(list(map(payee_key, u, i, nm, a)))
+        if not self._payee:
+            return digests, None
+        u, i, nm, a = (cols[k] for k in self._payee)
+        return digests, list(map(payee_key, u, i, nm, a))
+
+    def rows_of(
+        self, cols: list[Any], numbers: list[int], digests: list[str], payees: list[str] | None
+    ) -> list[tuple[Any, ...]]:
+        """The feed values with the derived payee key, the state columns a table without ``is_deleted``
+        lacks, and provenance: rows in :func:`stored_columns` order."""
+        extra: list[Any] = [] if payees is None else [payees]
         if not self.ft.soft_state:
             extra += [repeat(False), repeat(None)]
         c = self.ctx
