@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, literal, select, update
+from sqlalchemy import Engine, Table, event, insert, literal, select, update
 
 from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range
 from connectors.ingest.arrow_rows import ArrowRowParser
@@ -29,7 +29,7 @@ from connectors.ingest.parallel import PARALLEL_BYTES, run_parallel, split_range
 from connectors.ingest.postload import after_load, defer_indexes, restore_indexes
 from connectors.ingest.readers import CsvReader, JsonlReader, open_reader
 from connectors.ingest.rows import ParseContext, ParsedChunk, RowParser
-from schema.db import write_transaction
+from schema.db import make_engine, write_transaction
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.models import MofDiv
@@ -250,13 +250,38 @@ def _load_table(
             report.counts = load_rows(engine, ft, parser, chunks, ctx, bf.path.name, on_progress, fresh=fresh)
             unknown = set()
         if deferred:
-            restore_indexes(engine, ft.table)
+            _build_indexes(engine, ft.table)
         report.unknown_columns = sorted(
             set(parser.unknown) | unknown | set(getattr(reader, "unknown", set()))
         )
     finally:
         reader.close()
     return report
+
+
+def _build_indexes(engine: Engine, table: Table) -> None:
+    """Build the indexes deferred by a bulk load, on a connection set up for one large sort: SQLite's sorter
+    may use helper threads, PostgreSQL's more memory than a query gets (in the server, not in the loader)."""
+    if engine.url.database in (None, "", ":memory:"):
+        restore_indexes(engine, table)
+        return
+    builder = make_engine(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(builder, "connect")
+    def _for_sorting(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if builder.dialect.name == "sqlite":
+            cur.execute(f"PRAGMA threads={min(os.cpu_count() or 1, MAX_WORKERS)}")
+        else:
+            cur.execute("SET maintenance_work_mem = '256MB'")
+        cur.close()
+        if builder.dialect.name != "sqlite":
+            dbapi_conn.commit()
+
+    try:
+        restore_indexes(builder, table)
+    finally:
+        builder.dispose()
 
 
 def _is_empty(engine: Engine, ft: FeedTable) -> bool:
@@ -296,8 +321,6 @@ def load_rows(
 
 def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Counts, set[str]]:
     """One worker process's part of a parallel load (see :mod:`connectors.ingest.parallel`)."""
-    from schema.db import make_engine
-
     engine = make_engine(job["url"])
     ft = feed_tables()[job["table"]]
     path: Path = job["path"]
