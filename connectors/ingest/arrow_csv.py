@@ -27,16 +27,33 @@ _SCAN = 1 << 22
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None  # glibc, not musl or another C library
+    except OSError:
+        return None
+
+
+_LIBC = _glibc()
+
+
 def _return_freed_memory() -> None:
     """Keep a loader process's footprint flat: Arrow's default allocator (mimalloc) keeps the pages a block
     freed, where jemalloc told to decay at once gives them back; and glibc's malloc, which raises its mmap
-    threshold after each freed block of a few MB, would otherwise serve the next one from a heap it never
-    shrinks."""
+    threshold after each freed block of a few MB, would otherwise serve the next one from its heap."""
     with contextlib.suppress(NotImplementedError, AttributeError):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
         pa.jemalloc_set_decay_ms(0)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    if _LIBC is not None:
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
+def trim_heap() -> None:
+    """Give the pages the last chunk freed back to the system: glibc keeps them in its heap, and two loader
+    processes' worth of them is some 35 MB of the memory target."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 _return_freed_memory()

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, event, insert, literal, select, update
 
-from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range
+from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range, trim_heap
 from connectors.ingest.arrow_rows import ArrowRowParser
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
@@ -309,6 +309,7 @@ def load_rows(
     writer = TableWriter(ft, engine.dialect.name, parser.file, fresh=fresh)
     counts = Counts()
     for parsed in chunks:
+        trim_heap()  # of the chunk before this one
         with write_lock or contextlib.nullcontext():
             counts.add(
                 _retry_collisions(
