@@ -19,15 +19,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, event, insert, literal, select, update
 
+from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range, trim_heap
+from connectors.ingest.arrow_rows import ArrowRowParser
 from connectors.ingest.batch import Batch, BatchFile, count_records_or_none, open_batch, sha256_of
 from connectors.ingest.merge import Counts, TableWriter, existing_values
 from connectors.ingest.parallel import PARALLEL_BYTES, run_parallel, split_ranges
 from connectors.ingest.postload import after_load, defer_indexes, restore_indexes
 from connectors.ingest.readers import CsvReader, JsonlReader, open_reader
 from connectors.ingest.rows import ParseContext, ParsedChunk, RowParser
-from schema.db import write_transaction
+from schema.db import make_engine, write_transaction
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.models import MofDiv
@@ -210,7 +212,9 @@ def _load_table(
             report.message = f"{bf.path.name} lacks required column(s): {', '.join(parser.missing)}"
             return report
         size = bf.path.stat().st_size
+        fresh = _is_empty(engine, ft)
         deferred = defer_indexes(engine, ft.table, size)
+        plain = plain_lines_range(bf.path) if bf.fmt == "csv" else None
         ranges = None
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         if size >= PARALLEL_BYTES and workers > 1 and engine.url.database not in (None, "", ":memory:"):
@@ -229,17 +233,24 @@ def _load_table(
                     "ctx": ctx,
                     "chunk_size": chunk_size,
                     "file_name": bf.path.name,
+                    "arrow": plain is not None,
+                    "fresh": fresh,
                 }
                 for r in ranges
             ]
+            engine.dispose()  # this process's idle connections and their page caches, while the slices load
             report.counts, unknown = run_parallel(jobs, on_progress)
         else:
-            report.counts = load_rows(
-                engine, ft, parser, reader.rows(), ctx, bf.path.name, chunk_size, on_progress
-            )
+            if plain is not None and isinstance(reader, CsvReader):
+                blocks = ArrowCsvReader(bf.path, reader.encoding, reader.header, plain, chunk_size)
+                copy = engine.dialect.name == "postgresql"
+                chunks = ArrowRowParser(parser, ctx.parse.code_sets, with_table=copy).chunks(blocks.blocks())
+            else:
+                chunks = _parsed_chunks(parser, reader.rows(), chunk_size)
+            report.counts = load_rows(engine, ft, parser, chunks, ctx, bf.path.name, on_progress, fresh=fresh)
             unknown = set()
         if deferred:
-            restore_indexes(engine, ft.table)
+            _build_indexes(engine, ft.table)
         report.unknown_columns = sorted(
             set(parser.unknown) | unknown | set(getattr(reader, "unknown", set()))
         )
@@ -248,24 +259,57 @@ def _load_table(
     return report
 
 
+def _build_indexes(engine: Engine, table: Table) -> None:
+    """Build the indexes deferred by a bulk load, on a connection set up for one large sort: SQLite's sorter
+    may use helper threads, PostgreSQL's more memory than a query gets (in the server, not in the loader)."""
+    if engine.url.database in (None, "", ":memory:"):
+        restore_indexes(engine, table)
+        return
+    builder = make_engine(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(builder, "connect")
+    def _for_sorting(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if builder.dialect.name == "sqlite":
+            cur.execute(f"PRAGMA threads={min(os.cpu_count() or 1, MAX_WORKERS)}")
+        else:
+            cur.execute("SET maintenance_work_mem = '256MB'")
+        cur.close()
+        if builder.dialect.name != "sqlite":
+            dbapi_conn.commit()
+
+    try:
+        restore_indexes(builder, table)
+    finally:
+        builder.dispose()
+
+
+def _is_empty(engine: Engine, ft: FeedTable) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(literal(1)).select_from(ft.table).limit(1)).first() is None
+
+
 def load_rows(
     engine: Engine,
     ft: FeedTable,
     parser: RowParser,
-    rows: Iterator[Any],
+    chunks: Iterator[ParsedChunk],
     ctx: _Context,
     file_name: str,
-    chunk_size: int,
     on_progress: Callable[[int], None],
     write_lock: Any = None,
+    *,
+    fresh: bool = False,
 ) -> Counts:
     """The chunk pipeline: parse a chunk, check its references, store it with its quarantine, commit.
 
     ``write_lock`` (parallel loads into SQLite) hands the single writer's turn from process to process
-    at once, where SQLite's own busy handler would sleep in growing steps."""
-    writer = TableWriter(ft, engine.dialect.name, parser.file)
+    at once, where SQLite's own busy handler would sleep in growing steps. ``fresh`` says the table was
+    empty when the load began (see :class:`~connectors.ingest.merge.TableWriter`)."""
+    writer = TableWriter(ft, engine.dialect.name, parser.file, fresh=fresh)
     counts = Counts()
-    for parsed in _parsed_chunks(parser, rows, chunk_size):
+    for parsed in chunks:
+        trim_heap()  # of the chunk before this one
         with write_lock or contextlib.nullcontext():
             counts.add(
                 _retry_collisions(
@@ -278,13 +322,13 @@ def load_rows(
 
 def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Counts, set[str]]:
     """One worker process's part of a parallel load (see :mod:`connectors.ingest.parallel`)."""
-    from schema.db import make_engine
-
     engine = make_engine(job["url"])
     ft = feed_tables()[job["table"]]
     path: Path = job["path"]
-    reader: CsvReader | JsonlReader
-    if job["fmt"] == "csv":
+    reader: CsvReader | JsonlReader | ArrowCsvReader
+    if job["arrow"]:
+        reader = ArrowCsvReader(path, job["encoding"], job["header"], job["range"], job["chunk_size"])
+    elif job["fmt"] == "csv":
         reader = CsvReader(path, job["encoding"], (job["header"], job["range"]))
     else:
         reader = JsonlReader(path, job["header"], job["range"])
@@ -296,17 +340,23 @@ def load_slice(job: dict[str, Any], on_read: Callable[[int], None]) -> tuple[Cou
         last = read
 
     try:
-        parser = RowParser(ft, reader.header, job["ctx"].parse, str(path.resolve()))
+        ctx: _Context = job["ctx"]
+        parser = RowParser(ft, reader.header, ctx.parse, str(path.resolve()))
+        if isinstance(reader, ArrowCsvReader):
+            copy = engine.dialect.name == "postgresql"
+            chunks = ArrowRowParser(parser, ctx.parse.code_sets, with_table=copy).chunks(reader.blocks())
+        else:
+            chunks = _parsed_chunks(parser, reader.rows(), job["chunk_size"])
         counts = load_rows(
             engine,
             ft,
             parser,
-            reader.rows(),
-            job["ctx"],
+            chunks,
+            ctx,
             job["file_name"],
-            job["chunk_size"],
             report_read,
             job.get("lock"),
+            fresh=job["fresh"],
         )
         return counts, set(parser.unknown) | set(getattr(reader, "unknown", set()))
     finally:
@@ -385,7 +435,7 @@ def _apply_chunk(
                     why = f"{ref.column} {v!r} does not exist in {ref.target}"
                     bad.append((row[line], ref.column, why, dict(zip(header, raw, strict=False))))
             rows, raws = kept, kept_raw
-        applied = writer.apply(conn, rows)
+        applied = writer.apply(conn, rows, parsed.table if rows is parsed.rows else None)
         if bad:
             conn.execute(insert(Quarantine), [_quarantine(ctx, ft, file_name, *b) for b in bad])
     applied.read = parsed.read

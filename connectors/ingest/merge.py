@@ -8,16 +8,23 @@ rules of ``feeds.md``: a stored record is replaced when the incoming ``update_ti
 
 from __future__ import annotations
 
+import io
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from schema.feed import FeedTable
 
 LOOKUP_BATCH = 2000
+# every text value quoted, a null left empty: COPY's CSV format reads an unquoted empty field as NULL
+_COPY_CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+FRESH_PATIENCE = 3  # chunks of a fresh table that meet a stored key before the writer looks every chunk up
 PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
 
 
@@ -49,8 +56,17 @@ def _older(a: Any, b: Any) -> bool:
 
 
 class TableWriter:
-    def __init__(self, ft: FeedTable, dialect: str, file_name: str) -> None:
+    """Applies chunks of one file to its table.
+
+    ``fresh`` says the table was empty when the load began: a chunk is then first simply inserted, without
+    looking its keys up, and looked up only when the insert meets a key that is already stored (a later
+    version of a record in this same file, or another loader's row). After a few such chunks the writer
+    stops guessing and looks every chunk up."""
+
+    def __init__(self, ft: FeedTable, dialect: str, file_name: str, *, fresh: bool = False) -> None:
         self.ft = ft
+        self.fresh = fresh
+        self._collisions = 0
         self.dialect = dialect
         self.file_name = file_name
         self.columns = stored_columns(ft)
@@ -101,7 +117,8 @@ class TableWriter:
                 found[rec[0] if width == 1 else tuple(rec[:width])] = (stamp, *rec[width + 1 :])
         return found
 
-    def apply(self, conn: Connection, rows: list[tuple[Any, ...]]) -> Counts:
+    def apply(self, conn: Connection, rows: list[tuple[Any, ...]], table: pa.Table | None = None) -> Counts:
+        """Store ``rows``; ``table``, where given, holds the same rows as Arrow columns."""
         counts = Counts()
         key_of, ut, de, dg, ln = self._key_of, self._ut, self._del, self._digest, self._line
         winners: dict[Any, tuple[Any, ...]] = {}
@@ -113,6 +130,10 @@ class TableWriter:
                 if _older(row[ut], current[ut]):
                     continue
             winners[key] = row
+        if len(winners) < len(rows):
+            table = None
+        if self.fresh and self._insert_all_new(conn, winners, counts, table):
+            return counts
         stored = self._lookup(conn, list(winners))
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
@@ -144,11 +165,46 @@ class TableWriter:
             _executemany(conn, self._update, updates)
         return counts
 
-    def _write_inserts(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _insert_all_new(
+        self, conn: Connection, winners: dict[Any, tuple[Any, ...]], counts: Counts, table: pa.Table | None
+    ) -> bool:
+        """Insert every winner as a new record, or change nothing and say so when a key is taken."""
+        cur = conn.connection.cursor()
+        cur.execute("SAVEPOINT fresh_chunk")
+        try:
+            self._write_inserts(conn, list(winners.values()), table)
+        except Exception as exc:
+            if not _is_duplicate_key(exc):
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT fresh_chunk")
+            cur.execute("RELEASE SAVEPOINT fresh_chunk")
+            cur.close()
+            self._collisions += 1
+            self.fresh = self._collisions < FRESH_PATIENCE
+            return False
+        cur.execute("RELEASE SAVEPOINT fresh_chunk")
+        cur.close()
+        deleted = sum(1 for row in winners.values() if row[self._del])
+        counts.deleted += deleted
+        counts.inserted += len(winners) - deleted
+        return True
+
+    def _write_inserts(
+        self, conn: Connection, rows: list[tuple[Any, ...]], table: pa.Table | None = None
+    ) -> None:
         if self.dialect == "postgresql":
             raw: Any = conn.connection.driver_connection
-            copy_sql = f"COPY {self.ft.name} ({', '.join(self.columns)}) FROM STDIN"
-            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            columns = ", ".join(self.columns)
+            if table is not None:  # Arrow's CSV writer makes COPY's input without a Python call per row
+                data = io.BytesIO()
+                pacsv.write_csv(table, data, write_options=_COPY_CSV)
+                with (
+                    raw.cursor() as cur,
+                    cur.copy(f"COPY {self.ft.name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+                ):
+                    copy.write(data.getbuffer())
+                return
+            with raw.cursor() as cur, cur.copy(f"COPY {self.ft.name} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return
@@ -162,6 +218,13 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
         cur.executemany(sql, rows)
     finally:
         cur.close()
+
+
+def _is_duplicate_key(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(orig)
+    return getattr(orig, "sqlstate", None) == "23505"
 
 
 def existing_values(conn: Connection, table: str, column: str, values: set[Any], dialect: str) -> set[Any]:

@@ -11,7 +11,7 @@ import codecs
 import csv
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -103,44 +103,51 @@ class CsvReader:
             self._line_offset = byte_range.first_line - 1
 
     def rows(self) -> Iterator[Row]:
-        width = len(self.header)
-        reader = self._reader
-        offset = self._line_offset
-        line = reader.line_num + offset
-        while True:
-            start = line + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                line = reader.line_num + offset
-                yield start, BadLine(f"malformed CSV: {exc}", {})
-                continue
-            line = reader.line_num + offset
-            if not values:
-                continue  # a blank line
-            if len(values) != width:
-                yield (
-                    start,
-                    BadLine(
-                        f"line has {len(values)} fields, header has {width}",
-                        dict(zip(self.header, values, strict=False)),
-                    ),
-                )
-                continue
-            if _SURROGATE.search("".join(values)):
-                raw = {
-                    h: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                    for h, v in zip(self.header, values, strict=True)
-                }
-                yield start, BadLine(f"bytes that are not valid {self.encoding}", raw)
-                continue
-            yield start, values  # type: ignore[misc]
+        return _records(self._reader, self.header, self.encoding, self._line_offset)
 
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
+
+
+def csv_rows(lines: Iterable[str], header: list[str], encoding: str, line_offset: int) -> Iterator[Row]:
+    """The records of CSV text lines that follow the header, numbered from ``line_offset + 1``."""
+    return _records(csv.reader(lines), header, encoding, line_offset)
+
+
+def _records(reader: Any, header: list[str], encoding: str, offset: int) -> Iterator[Row]:
+    width = len(header)
+    line = reader.line_num + offset
+    while True:
+        start = line + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num + offset
+            yield start, BadLine(f"malformed CSV: {exc}", {})
+            continue
+        line = reader.line_num + offset
+        if not values:
+            continue  # a blank line
+        if len(values) != width:
+            yield (
+                start,
+                BadLine(
+                    f"line has {len(values)} fields, header has {width}",
+                    dict(zip(header, values, strict=False)),
+                ),
+            )
+            continue
+        if _SURROGATE.search("".join(values)):
+            raw = {
+                h: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                for h, v in zip(header, values, strict=True)
+            }
+            yield start, BadLine(f"bytes that are not valid {encoding}", raw)
+            continue
+        yield start, values  # type: ignore[misc]
 
 
 def _text(value: Any) -> str | None:

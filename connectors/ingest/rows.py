@@ -8,12 +8,13 @@ bad value. That keeps the Python work per row to a few microseconds.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from connectors.ingest.convert import MAX_CODE, BadValue, allowed_values, value_parser
 from connectors.ingest.merge import stored_columns
@@ -37,10 +38,13 @@ class ParseContext:
 class ParsedChunk:
     read: int
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # in stored_columns() order
-    raw: list[list[str | None]] = field(default_factory=list)  # the feed values each row came from
+    # the feed values each row came from (read only for a row that a reference check quarantines)
+    raw: Sequence[list[str | None]] = field(default_factory=list)
     bad: list[tuple[int, str | None, str, dict[str, Any]]] = field(
         default_factory=list
     )  # line, field, why, raw
+    # the same rows as an Arrow table, where the Arrow path made every row of the chunk (PostgreSQL's COPY)
+    table: pa.Table | None = None
 
 
 def _blank_to_none(col: list[str]) -> list[str | None]:
@@ -100,12 +104,35 @@ class RowParser:
             return result
         errors: dict[int, tuple[str, str]] = {}
         cols = self._columns(values, n, errors)
-        feed_rows = list(zip(*cols, strict=True))
-        digests = list(map(_digest, feed_rows))
-        extra: list[Any] = []
-        if self._payee:
-            u, i, nm, a = (cols[k] for k in self._payee)
-            extra.append(list(map(payee_key, u, i, nm, a)))
+        rows = self.assemble(cols, numbers)
+        if errors:
+            for i in sorted(errors):
+                name, why = errors[i]
+                result.bad.append((numbers[i], name, why, dict(zip(self.header, values[i], strict=False))))
+            result.rows = [r for i, r in enumerate(rows) if i not in errors]
+            result.raw = [v for i, v in enumerate(values) if i not in errors]
+        else:
+            result.rows, result.raw = rows, values
+        return result
+
+    def assemble(self, cols: list[Any], numbers: list[int]) -> list[tuple[Any, ...]]:
+        """Prepared rows from parsed feed columns (one list per feed column) and their file lines."""
+        return self.rows_of(cols, numbers, *self.derived(cols))
+
+    def derived(self, cols: list[Any]) -> tuple[list[str], list[str] | None]:
+        """The content hash of each row, and its payee key where the table has one."""
+        digests = list(map(_digest, zip(*cols, strict=True)))
+        if not self._payee:
+            return digests, None
+        u, i, nm, a = (cols[k] for k in self._payee)
+        return digests, list(map(payee_key, u, i, nm, a))
+
+    def rows_of(
+        self, cols: list[Any], numbers: list[int], digests: list[str], payees: list[str] | None
+    ) -> list[tuple[Any, ...]]:
+        """The feed values with the derived payee key, the state columns a table without ``is_deleted``
+        lacks, and provenance: rows in :func:`stored_columns` order."""
+        extra: list[Any] = [] if payees is None else [payees]
         if not self.ft.soft_state:
             extra += [repeat(False), repeat(None)]
         c = self.ctx
@@ -117,16 +144,7 @@ class RowParser:
             digests,
             repeat(c.loaded_at),
         ]
-        rows = list(zip(*cols, *extra))  # noqa: B905 - the extras are endless repeats
-        if errors:
-            for i in sorted(errors):
-                name, why = errors[i]
-                result.bad.append((numbers[i], name, why, dict(zip(self.header, values[i], strict=False))))
-            result.rows = [r for i, r in enumerate(rows) if i not in errors]
-            result.raw = [v for i, v in enumerate(values) if i not in errors]
-        else:
-            result.rows, result.raw = rows, values
-        return result
+        return list(zip(*cols, *extra))  # noqa: B905 - the extras are endless repeats
 
     def _columns(
         self, values: list[list[str | None]], n: int, errors: dict[int, tuple[str, str]]
