@@ -1,0 +1,80 @@
+"""A caller limited to one county sees that county's subtree only, in every answer (the scope every service
+function takes; identities arrive with the security issue, so the scope is set here directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from api.app import create_app
+from api.deps import get_scope
+from security.scope import Scope
+from tests import oracle
+
+COUNTY = "410102000"  # 中原区
+
+
+@pytest.fixture(scope="module")
+def client(demo_engine: Engine) -> Iterator[TestClient]:
+    app = create_app(demo_engine)
+    app.dependency_overrides[get_scope] = lambda: Scope(region=COUNTY)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_engine: Engine) -> oracle.Warehouse:
+    return oracle.read(demo_engine)
+
+
+def test_the_default_scope_is_the_callers_region(client: TestClient, warehouse: oracle.Warehouse) -> None:
+    body = client.get("/v1/summary", params={"year": 2025}).json()
+    assert body["scope"]["region"] == COUNTY
+    assert (
+        oracle.fen(body["total"]["measures"]["paid"]) == oracle.measures(warehouse, 2025, COUNTY, {})["paid"]
+    )
+
+
+def test_payments_and_breakdowns_stay_inside(client: TestClient, warehouse: oracle.Warehouse) -> None:
+    inside = warehouse.subtree(COUNTY)
+    rows, cursor = [], None
+    while True:
+        page = client.get(
+            "/v1/payments", params={"year": 2025, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        rows += page["rows"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert rows and all(r["region"] in inside for r in rows)
+    expected = [p for p in warehouse.payments if p["fiscal_year"] == 2025 and p["mof_div_code"] in inside]
+    assert len(rows) == len(expected)
+    body = client.get("/v1/drilldown", params={"year": 2025, "by": "payee", "limit": 500}).json()
+    assert oracle.fen(body["total"]["paid"]) == sum(p["pay_amt_fen"] for p in expected)
+
+
+def test_anything_outside_answers_like_nothing(client: TestClient, warehouse: oracle.Warehouse) -> None:
+    outside_payment = next(p for p in warehouse.payments if p["mof_div_code"] == "410000000")
+    province_only = next(
+        i for i in warehouse.indicators if i["mof_div_code"] == "410000000" and i["agency_code"]
+    )
+    for url in (
+        f"/v1/payments/{outside_payment['pay_cert_id']}",
+        f"/v1/indicators/{province_only['bgt_id']}",
+        f"/v1/indicators/{province_only['bgt_id']}/trace",
+        "/v1/drilldown?by=agency&region=410000000",
+        "/v1/summary?region=410100000",
+        f"/v1/payees/{outside_payment['payee_key']}"
+        if not any(
+            p["payee_key"] == outside_payment["payee_key"] and p["mof_div_code"] in warehouse.subtree(COUNTY)
+            for p in warehouse.payments
+        )
+        else "/v1/payees/nope",
+    ):
+        r = client.get(url)
+        assert r.status_code == 404, (url, r.status_code)
+    found = client.get("/v1/payments", params={"q": outside_payment["use_des"][:6]}).json()["rows"]
+    assert all(r["region"] in warehouse.subtree(COUNTY) for r in found)
