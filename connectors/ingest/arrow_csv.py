@@ -120,17 +120,32 @@ class ArrowCsvReader:
         )
 
     def blocks(self) -> Iterator[ArrowBlock | list[Row]]:
-        for first_line, lines in self._line_blocks():
-            data = b"".join(lines)
-            table = self._arrow(data, lines)
-            if table is not None and table.num_rows == len(lines):
-                odd = any(c in data for c in (b"\x1c", b"\x1d", b"\x1e", b"\x1f"))
-                yield ArrowBlock(first_line, table, odd)
-            else:
-                text = data.decode(self._codec, "surrogateescape")
-                yield list(
-                    csv_rows(io.StringIO(text, newline=""), self.header, self.encoding, first_line - 1)
-                )
+        part = self.part
+        with self.path.open("rb") as fh:
+            fh.seek(part.start)
+            pos, line = part.start, part.first_line
+            while pos < part.end:
+                lines = list(islice(fh, self.block_lines))
+                size = sum(map(len, lines))
+                while pos + size > part.end:  # the range ends at a line boundary inside this block
+                    size -= len(lines.pop())
+                if not lines:
+                    return
+                count = len(lines)
+                block = self._block(line, lines)
+                del lines  # not held while the chunk made of it is parsed and stored
+                yield block
+                pos += size
+                line += count
+
+    def _block(self, first_line: int, lines: list[bytes]) -> ArrowBlock | list[Row]:
+        data = b"".join(lines)
+        table = self._arrow(data, lines)
+        if table is not None and table.num_rows == len(lines):
+            odd = any(c in data for c in (b"\x1c", b"\x1d", b"\x1e", b"\x1f"))
+            return ArrowBlock(first_line, table, odd)
+        text = data.decode(self._codec, "surrogateescape")
+        return list(csv_rows(io.StringIO(text, newline=""), self.header, self.encoding, first_line - 1))
 
     def _arrow(self, data: bytes, lines: list[bytes]) -> pa.Table | None:
         if lines[0] in (b"\n", b"\r\n") or b"\n\n" in data or b"\n\r\n" in data or b"\x00" in data:
@@ -149,24 +164,6 @@ class ArrowCsvReader:
             )
         except pa.ArrowInvalid:  # a line with too many or too few fields, or bytes that are not UTF-8
             return None
-
-    def _line_blocks(self) -> Iterator[tuple[int, list[bytes]]]:
-        part = self.part
-        with self.path.open("rb") as fh:
-            fh.seek(part.start)
-            pos, line = part.start, part.first_line
-            while pos < part.end:
-                lines = list(islice(fh, self.block_lines))
-                if not lines:
-                    return
-                size = sum(map(len, lines))
-                while pos + size > part.end:  # the range ends at a line boundary inside this block
-                    size -= len(lines.pop())
-                if not lines:
-                    return
-                yield line, lines
-                pos += size
-                line += len(lines)
 
     def close(self) -> None:
         pass
