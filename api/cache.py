@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, select
@@ -93,7 +94,8 @@ class ResponseCache:
         ):
             await self.app(scope, receive, send)
             return
-        version = self.version.current()
+        # off the event loop: waiting for a pooled connection there would stall every request in flight
+        version = await anyio.to_thread.run_sync(self.version.current)
         key = (path, scope.get("query_string", b""), scope_key(scope))
         with self._lock:
             if version != self._version_seen:
