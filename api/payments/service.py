@@ -135,6 +135,18 @@ def _exact(session: Session, q: str) -> ColumnElement[bool]:
     return func.instr(PaymentText.doc, q) > 0
 
 
+COMMON = 2_000  # a keyword in at least this many documents is common
+
+
+def _common(session: Session, exact: ColumnElement[bool], q: str) -> bool:
+    """A short keyword has no trigram and is treated as common; a longer one is counted through the
+    trigram index, stopping at ``COMMON``."""
+    if len(q) < TRIGRAM:
+        return True
+    probe = select(PaymentText.id).where(exact).limit(COMMON).subquery()
+    return int(session.execute(select(func.count()).select_from(probe)).scalar_one()) >= COMMON
+
+
 def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[Any], Any]:
     """``query`` narrowed to payments whose document holds ``q``, and the column of match order.
 
@@ -143,7 +155,13 @@ def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[A
     keyword. On PostgreSQL the pg_trgm index serves the LIKE. A shorter keyword has no trigram: documents
     are read in order and tested until the page is full. Every path ends with the exact substring test."""
     t = PaymentText
-    query = query.join(t, t.pay_cert_id == PayVoucher.pay_cert_id).where(_exact(session, q))
+    exact = _exact(session, q)
+    query = query.join(t, t.pay_cert_id == PayVoucher.pay_cert_id).where(exact)
+    if session.get_bind().dialect.name == "postgresql" and _common(session, exact, q):
+        # pg_trgm cannot hand matches back in order, and its estimate of a common keyword is far too
+        # low: the planner would collect every match to sort it. Walking the documents in order stops
+        # at the page's last row instead (this request's transaction only).
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
     if session.get_bind().dialect.name == "sqlite" and len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
         query = query.join(_fts, _fts.c.rowid == t.id).where(
