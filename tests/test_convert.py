@@ -12,6 +12,7 @@ from connectors.ingest.convert import (
     BadValue,
     format_amount,
     parse_amount,
+    parse_datetime,
     parse_flag,
     stored_date,
     stored_datetime,
@@ -78,3 +79,16 @@ def test_a_datetime_without_offset_is_shanghai_time() -> None:
 )
 def test_flags(text: str, value: bool) -> None:
     assert parse_flag(text) is value
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"]
+)
+def test_a_datetime_that_leaves_the_calendar_in_utc_is_refused(text: str) -> None:
+    with pytest.raises(BadValue):
+        parse_datetime(text)
+
+
+def test_a_datetime_of_a_three_digit_year_keeps_four_digits() -> None:
+    assert stored_datetime("0999-05-01T08:00:00+08:00") == "0999-05-01 00:00:00.000000"
+    assert stored_datetime("2025-03-04T10:00:00") == "2025-03-04 02:00:00.000000"

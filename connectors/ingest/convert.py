@@ -62,11 +62,11 @@ def parse_datetime(text: str) -> datetime:
     """ISO 8601; a value without an offset is Asia/Shanghai time. Returned as naive UTC."""
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=SHANGHAI)
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # out of range moving to UTC (year 1, year 9999) is bad input too
         raise BadValue(f"{text!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 # The warehouse keeps dates as ``YYYY-MM-DD`` and date-times as naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``:
@@ -79,7 +79,8 @@ def stored_date(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def stored_datetime(text: str) -> str:
-    return parse_datetime(text).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to four digits; strftime("%Y") would write year 999 as "999"
+    return parse_datetime(text).isoformat(sep=" ", timespec="microseconds")
 
 
 def parse_amount(text: str) -> int:
