@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import OUT, ROOT, machine, write_section
+from bench.common import OUT, ROOT, write_section
 from bench.load import PG_URL, ensure_batch, fresh_pg, load_into
 
 TARGETS = {"summary": 50, "drilldown": 50, "trace": 100, "search": 100}
@@ -297,6 +297,5 @@ def main(scale: str, seed: int) -> None:
             f"({ours / datasette_rps:,.0f}×) and {results['SQLite']['drill_uncached_rps'] or 0:,.0f} req/s "
             "without it.",
         ]
-    lines += ["", f"_Measured {time.strftime('%Y-%m-%d')} on {machine()}._"]
     write_section(f"queries-{scale}", "\n".join(lines))
     print("\n".join(lines))

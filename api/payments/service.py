@@ -135,7 +135,7 @@ def _exact(session: Session, q: str) -> ColumnElement[bool]:
     return func.instr(PaymentText.doc, q) > 0
 
 
-COMMON = 2_000  # a keyword in at least this many documents is common
+COMMON = 5_000  # a keyword in at least this many documents is common
 
 
 def _common(session: Session, exact: ColumnElement[bool], q: str) -> bool:
