@@ -1,9 +1,9 @@
 """A per-process cache of read responses, keyed by the data's version.
 
 The warehouse changes only when a load (or, later, a sync) finishes, and every answer is a function of the
-request and the data, so an answer can be reused until the next load is done. The version is the id of the
-last finished load run, read on every request (one indexed lookup, as cheap as ``/healthz``'s own); a new
-version empties the cache. Each API process keeps its own cache: the service stays stateless, and no
+request and the data, so an answer can be reused until the next load is done. The version is the time the
+last load finished (done or failed), read on every request (one small query, like ``/healthz``'s own); a
+new version empties the cache. Each API process keeps its own cache: the service stays stateless, and no
 process ever answers from data older than the last finished load.
 
 The key holds the path, the query string and the caller's scope (:func:`scope_key`), never more than that:
@@ -31,7 +31,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UNCACHED = ("/v1/sources",)  # answers that depend on the clock (lag behind now)
+UNCACHED = ("/v1/sources", "/v1/summary")  # answers that show the clock (a source's lag behind now)
 MAX_BODY = 512 * 1024  # larger answers are not kept
 
 
@@ -51,23 +51,22 @@ def scope_key(scope: Scope) -> str:
 
 
 class DataVersion:
-    """The id of the last finished load, re-read when ``ttl`` seconds have passed (0: every time)."""
+    """When the last load finished, re-read when ``ttl`` seconds have passed (0: every time)."""
 
     def __init__(self, engine: Engine, ttl: float = 0.0) -> None:
         self.engine, self.ttl = engine, ttl
-        self._value: int | None = None
+        self._value: Any = None
         self._read_at = 0.0
         self._lock = threading.Lock()
 
-    def current(self) -> int | None:
+    def current(self) -> Any:
         now = time.monotonic()
         if self._value is None or now - self._read_at >= self.ttl:
             with self._lock:
                 if self._value is None or now - self._read_at >= self.ttl:
                     with self.engine.connect() as conn:
-                        self._value = conn.execute(
-                            select(func.max(LoadRun.id)).where(LoadRun.status == "done")
-                        ).scalar()
+                        # any run that finished, failed ones included (they keep the chunks they stored)
+                        self._value = conn.execute(select(func.max(LoadRun.finished_at))).scalar()
                     self._read_at = now
         return self._value
 
@@ -80,7 +79,7 @@ class ResponseCache:
         self.entries = entries
         self.version = DataVersion(engine)
         self._store: OrderedDict[tuple[Any, ...], tuple[int, list[Any], bytes]] = OrderedDict()
-        self._version_seen: int | None = None
+        self._version_seen: Any = None
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

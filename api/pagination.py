@@ -23,7 +23,7 @@ def encode_cursor(listing: str, key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(listing: str, cursor: str | None, width: int) -> list[Any] | None:
+def decode_cursor(listing: str, cursor: str | None, width: int, text: bool = False) -> list[Any] | None:
     """The sort key a cursor carries, or None for the first page; a foreign or damaged cursor is a 400."""
     if not cursor:
         return None
@@ -34,9 +34,18 @@ def decode_cursor(listing: str, cursor: str | None, width: int) -> list[Any] | N
     if not isinstance(data, dict) or data.get("l") != listing or not isinstance(data.get("k"), list):
         raise BadParameter("cursor", f"not a cursor of the {listing} listing")
     key = data["k"]
-    if len(key) != width:
+    if len(key) != width or not all(_plain(v) and (not text or isinstance(v, str)) for v in key):
         raise BadParameter("cursor", f"not a cursor of the {listing} listing")
     return key
+
+
+def _plain(value: Any) -> bool:
+    """A cursor holds sort keys only: text, or whole numbers a database column can hold."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 200 and "\x00" not in value
 
 
 def keyset_page(
@@ -50,7 +59,7 @@ def keyset_page(
     row_key: Callable[[T], list[Any]],
 ) -> tuple[list[T], str | None]:
     """One page of ``query`` in the order of the ``key`` columns, after the row a cursor points at."""
-    after = decode_cursor(listing, cursor, len(key))
+    after = decode_cursor(listing, cursor, len(key), text=True)
     if after is not None:
         query = query.where(tuple_(*key) > tuple_(*after) if len(key) > 1 else key[0] > after[0])
     rows = session.execute(query.order_by(*key).limit(limit + 1)).all()

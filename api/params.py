@@ -8,6 +8,9 @@ from fastapi import Query
 
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
+# Text a query or path parameter may hold: no control characters (PostgreSQL refuses NUL in text).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
 Year = Annotated[
     int | None, Query(ge=1949, le=2100, description="Fiscal year; default: the latest year with data")
 ]
@@ -18,6 +21,6 @@ Region = Annotated[
 OwnLevel = Annotated[bool, Query(description="Only the region's own level (本级), not the regions below it")]
 Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page, at most {MAX_LIMIT}")]
-Code = Annotated[str | None, Query(min_length=1, max_length=80)]
+Code = Annotated[str | None, Query(min_length=1, max_length=80, pattern=PRINTABLE)]
 
-__all__ = ["Year", "Region", "OwnLevel", "Cursor", "Limit", "Code", "DEFAULT_LIMIT", "MAX_LIMIT"]
+__all__ = ["PRINTABLE", "Year", "Region", "OwnLevel", "Cursor", "Limit", "Code", "DEFAULT_LIMIT", "MAX_LIMIT"]

@@ -157,7 +157,11 @@ class PaymentText(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pay_cert_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    mof_div_code: Mapped[str] = mapped_column(String(9), nullable=False)  # the paying region
     doc: Mapped[str] = mapped_column(Text, nullable=False)
+
+    # a region's documents in match order, for searches confined to a few regions
+    __table_args__ = (Index("ix_payment_text_region", "mof_div_code", "id"),)
 
 
 class Payee(Base):

@@ -180,7 +180,8 @@ def measures(
 
 
 def search(w: Warehouse, keyword: str, year: int | None = None, root: str | None = None) -> list[str]:
-    """pay_cert_ids whose purpose, payee, project, unit or indicator document number holds ``keyword``."""
+    """pay_cert_ids whose purpose, payee (a person's name masked), project, unit or indicator document
+    number holds ``keyword``."""
     scope = w.subtree(root) if root else None
     found = []
     for p in w.payments:
@@ -188,9 +189,11 @@ def search(w: Warehouse, keyword: str, year: int | None = None, root: str | None
             continue
         if scope is not None and p["mof_div_code"] not in scope:
             continue
+        person = p["payee_type"] == "4" or bool(p["iden_no"])
+        name = p["payee_acct_name"]
         fields = (
             p["use_des"],
-            p["payee_acct_name"],
+            name[0] + "*" * (len(name) - 1) if person else name,  # persons are searchable masked only
             w.project_name.get((p["mof_div_code"], p["pro_code"])) or "",
             w.agency_name.get((p["mof_div_code"], p["agency_code"])) or "",
             p["doc_no"] or "",

@@ -211,12 +211,26 @@ def test_pages_follow_the_sort_without_gaps(client: TestClient) -> None:
         ({"by": "agency", "cursor": "not-a-cursor"}, "cursor", 400),
         ({"by": "agency", "agency": "101"}, "agency", 400),
         ({"by": "agency", "limit": 501}, "limit", 422),
+        ({"by": "agency", "project": "a\x00b"}, "project", 422),
+        ({"by": "agency", "month": "３"}, "month", 400),  # a full-width digit is not a month
+        ({"by": "agency", "own_level": "true", "region": None}, "own_level", 400),
+        (
+            {
+                "by": "agency",
+                "sort": "execution_rate",
+                "cursor": "eyJsIjoiZHJpbGxkb3duOmV4ZWN1dGlvbl9yYXRlIiwiayI6WyJOYU4iLCJ4Il19",
+            },
+            "cursor",
+            400,
+        ),
     ],
 )
 def test_bad_parameters_are_named(
     client: TestClient, params: dict[str, Any], parameter: str, status: int
 ) -> None:
-    r = client.get("/v1/drilldown", params={"year": YEAR, **params})
+    r = client.get(
+        "/v1/drilldown", params={k: v for k, v in {"year": YEAR, **params}.items() if v is not None}
+    )
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert parameter in r.json()["detail"]
@@ -248,16 +262,25 @@ def test_execution_is_each_regions_latest_month_summed(
             dict(r._mapping)
             for r in conn.execute(text("SELECT * FROM gov_exec WHERE NOT is_deleted AND fiscal_year = 2026"))
         ]
-    latest: dict[str, int] = {}
+    latest: dict[tuple[str, str, str], int] = {}
     for r in rows:
         if r["mof_div_code"] in scope:
-            latest[r["mof_div_code"]] = max(latest.get(r["mof_div_code"], 0), r["month"])
+            k = (r["mof_div_code"], r["fund_type_code"], r["side"])
+            latest[k] = max(latest.get(k, 0), r["month"])
     expected: dict[tuple[str, str], int] = {}
     for r in rows:
-        if latest.get(r["mof_div_code"]) == r["month"]:
+        if latest.get((r["mof_div_code"], r["fund_type_code"], r["side"])) == r["month"]:
             key = (r["fund_type_code"], r["side"])
             expected[key] = expected.get(key, 0) + r["exec_amt_fen"]
     body = client.get("/v1/summary", params={"year": 2026, "region": region}).json()
     got = {(e["fund_type"], e["side"]): oracle.fen(e["executed"]) for e in body["execution"]}
     assert got == expected and got
     assert body["total"]["time_progress"] not in (None, "1.0000")  # 2026 is under way at the as-of date
+
+
+def test_a_class_drills_into_its_sections(client: TestClient, warehouse: oracle.Warehouse) -> None:
+    """类 → 款: a coarser code of the same classification filters the finer breakdown."""
+    body, rows = all_rows(client, {"year": YEAR, "by": "exp_func", "level": 2, "exp_func": "205"})
+    assert rows and all(r["key"].startswith("205") and len(r["key"]) == 5 for r in rows)
+    assert as_fen(body["total"]) == oracle.measures(warehouse, YEAR, PROVINCE, {"exp_func": "205"})
+    assert_partition(body, rows)

@@ -39,6 +39,17 @@ def every_page(client: TestClient, params: dict[str, Any], limit: int = 37) -> l
             return rows
 
 
+def _cursor(listing: str, key: list[Any]) -> str:
+    import base64
+
+    import orjson
+
+    return base64.urlsafe_b64encode(orjson.dumps({"l": listing, "k": key})).rstrip(b"=").decode()
+
+
+CRAFTED = _cursor("payments:pay_amt", [1, {"a": 1}])  # a key no column can hold
+
+
 def keywords(w: oracle.Warehouse) -> list[str]:
     """Keywords of 1, 2, 3 and more characters, taken from each searched field of real payments."""
     p = next(x for x in w.payments if len(x["use_des"]) >= 6 and x["doc_no"])
@@ -140,6 +151,10 @@ def test_persons_are_masked(client: TestClient, warehouse: oracle.Warehouse) -> 
     # a person's full name found in a keyword search shows masked in the listing as well
     listed = client.get("/v1/payments", params={"q": name}).json()["rows"]
     assert all(r["payee"]["name"] != name for r in listed if r["payee"]["is_person"])
+    # and a person's full name finds nothing through the payee: only the masked form is searchable
+    assert person["pay_cert_id"] not in [r["pay_cert_id"] for r in listed] or name in person["use_des"]
+    masked = every_page(client, {"q": payee["name"]}, limit=500)
+    assert person["pay_cert_id"] in [r["pay_cert_id"] for r in masked]
 
 
 def test_one_payment_with_its_details_and_indicator(client: TestClient, demo_engine: Engine) -> None:
@@ -186,6 +201,9 @@ def test_one_payment_with_its_details_and_indicator(client: TestClient, demo_eng
         ({"exp_func": "20"}, "exp_func"),
         ({"cursor": "!!"}, "cursor"),
         ({"payee_type": "44"}, "payee_type"),
+        ({"agency": "x\x00"}, "agency"),
+        ({"own_level": "true"}, "own_level"),
+        ({"sort": "pay_amt", "cursor": CRAFTED}, "cursor"),
     ],
 )
 def test_bad_parameters_are_named(client: TestClient, params: dict[str, Any], parameter: str) -> None:

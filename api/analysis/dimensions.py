@@ -41,9 +41,9 @@ LOCAL = frozenset({Dim.department, Dim.agency, Dim.project, Dim.mof_dep})  # cod
 LEVELS = {Dim.exp_func: (3, 5, 7), Dim.gov_eco: (3, 5), Dim.dep_eco: (3, 5)}  # digits of 类 / 款 / 项
 FILTERS = tuple(d for d in Dim if d is not Dim.region)  # region is the scope parameter itself
 
-_QUALIFIED = re.compile(r"^(\d{9}):(.+)$")
-_DIGITS = re.compile(r"^\d+$")
-_MONTH = re.compile(r"^(0?[1-9]|1[0-2])$")
+_QUALIFIED = re.compile(r"^([0-9]{9}):(.+)\Z")
+_DIGITS = re.compile(r"^[0-9]+\Z")
+_MONTH = re.compile(r"^(0?[1-9]|1[0-2])\Z")
 
 
 @dataclass(frozen=True, slots=True)

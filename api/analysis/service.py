@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.analysis.breakdown import Answer, Question, answer, roots
-from api.analysis.dimensions import LEVELS, Dim, Filter, check_level, names, parse_filter
+from api.analysis.dimensions import LEVELS, Dim, Filter, check_level, names, parse_filter, prefix_digits
 from api.analysis.measures import Measures, Sums, rate
 from api.errors import BadParameter, NotFound
 from api.pagination import decode_cursor, encode_cursor
@@ -231,13 +231,16 @@ def drilldown(
     limit: int,
 ) -> Drilldown:
     level_ = check_level(by, level)
-    if by is not Dim.region and by in filters:
+    coarser = by in LEVELS and by in filters and len(filters[by]) < prefix_digits(by, level_)
+    if by is not Dim.region and by in filters and not coarser:
         raise BadParameter(
             by.value, f"a breakdown by {by} filtered to one {by} has one row; drop one of them"
         )
     parsed = tuple(parse_filter(d, v) for d, v in filters.items())
     year = year or default_year(session)
     root, root_name = resolve_scope(session, scope, region)
+    if own_level and root is None:
+        raise BadParameter("own_level", "needs a region: the whole dataset has several top regions")
     q = Question(year=year, root=root, own_level=own_level, filters=parsed, by=by, level=level_)
     result = answer(session, scope, q)
     rows, next_cursor = _page_rows(session, result, q, sort, cursor, limit, scope.pii)
@@ -291,7 +294,12 @@ def _page_rows(
     listing = f"drilldown:{sort}"
     after = decode_cursor(listing, cursor, 2)
     if after is not None:
-        mark = (Decimal(after[0]) if field == "execution_rate" else after[0], after[1])
+        try:
+            mark = (Decimal(after[0]) if field == "execution_rate" else after[0], after[1])
+            if field == "execution_rate" and not mark[0].is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, TypeError, ValueError):
+            raise BadParameter("cursor", "not a cursor of this breakdown's order") from None
         try:
             keyed = [t for t in keyed if ((t[0], t[1]) < mark if descending else (t[0], t[1]) > mark)]
         except TypeError:

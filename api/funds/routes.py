@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_scope, get_session
 from api.funds.service import Flow, Fund, FundPage, flow, get_fund, list_funds
-from api.params import DEFAULT_LIMIT, Cursor, Limit, Region, Year
+from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, Region, Year
 from security.scope import Scope
 
 router = APIRouter(prefix="/v1/special-funds", tags=["special funds"])
-FundCode = Annotated[str, Path(min_length=1, max_length=64, description="spe_fund_code")]
+FundCode = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE, description="spe_fund_code")]
 
 
 @router.get("", response_model=FundPage, summary="Special funds (专项资金) of the caller's jurisdiction")
@@ -21,7 +21,8 @@ def funds(
     session: Annotated[Session, Depends(get_session)],
     scope: Annotated[Scope, Depends(get_scope)],
     q: Annotated[
-        str | None, Query(min_length=1, max_length=50, description="Part of the name, or a code")
+        str | None,
+        Query(min_length=1, max_length=50, pattern=PRINTABLE, description="Part of the name, or a code"),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -308,7 +308,7 @@ def flow(
     levels = _levels([(regions[c], info.get(c, (None, None))[1]) for c in visible])
     rows = [_flow_row(c, regions[c], *info.get(c, (None, None))) for c in sorted(visible)]
     listing = f"flow:{code}:{year}"
-    after = decode_cursor(listing, cursor, 1)
+    after = decode_cursor(listing, cursor, 1, text=True)
     start = (
         0 if after is None else next((i for i, r in enumerate(rows) if r.region > str(after[0])), len(rows))
     )

@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_scope, get_session
 from api.indicators.service import Indicator, Trace, get_indicator, trace
-from api.params import DEFAULT_LIMIT, Cursor, Limit
+from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit
 from security.scope import Scope
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators and trace"])
-BgtId = Annotated[str, Path(min_length=1, max_length=64, description="bgt_id of the indicator")]
+BgtId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=PRINTABLE, description="bgt_id of the indicator")
+]
 
 
 @router.get(

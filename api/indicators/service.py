@@ -504,7 +504,7 @@ def _tree_payments(
     session: Session, scope: Scope, ids: list[str], cursor: str | None, limit: int
 ) -> PaymentPage:
     p = PayVoucher
-    after = decode_cursor("trace-payments", cursor, 1)
+    after = decode_cursor("trace-payments", cursor, 1, text=True)
     query = select(p.pay_cert_id).where(
         p.bgt_id.in_(ids), p.is_deleted.is_(False), scope.regions(p.mof_div_code)
     )

@@ -10,11 +10,15 @@ from sqlalchemy.orm import Session
 from api.deps import get_scope, get_session
 from api.orgs.service import AgencyPage, ProjectPage, list_agencies, list_projects
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.params import PRINTABLE
 from security.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["units and projects"])
 Region = Annotated[str | None, Query(pattern=r"^\d{9}$", description="Only this finance region")]
-Keyword = Annotated[str | None, Query(min_length=1, max_length=50, description="Part of the name, or a code")]
+Keyword = Annotated[
+    str | None,
+    Query(min_length=1, max_length=50, pattern=PRINTABLE, description="Part of the name, or a code"),
+]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 

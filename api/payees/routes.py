@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from api.deps import get_scope, get_session
-from api.params import DEFAULT_LIMIT, Cursor, Limit
+from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit
 from api.payees.service import PayeeDetail, PayeePage, get_payee, list_payees
 from security.scope import Scope
 
@@ -21,7 +21,12 @@ def payees(
     scope: Annotated[Scope, Depends(get_scope)],
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=50, description="Part of the name, a credit code, or a payee_id"),
+        Query(
+            min_length=1,
+            max_length=50,
+            pattern=PRINTABLE,
+            description="Part of the name, a credit code, or a payee_id",
+        ),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -37,6 +42,6 @@ def payees(
 def payee(
     session: Annotated[Session, Depends(get_session)],
     scope: Annotated[Scope, Depends(get_scope)],
-    payee_id: Annotated[str, Path(min_length=1, max_length=64)],
+    payee_id: Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)],
 ) -> PayeeDetail:
     return get_payee(session, scope, payee_id)

@@ -12,7 +12,8 @@ from api.analysis.dimensions import Dim
 from api.analysis.routes import drill_filters
 from api.analysis.service import resolve_scope
 from api.deps import get_scope, get_session
-from api.params import DEFAULT_LIMIT, Cursor, Limit, OwnLevel, Region, Year
+from api.errors import BadParameter
+from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, OwnLevel, Region, Year
 from api.payments.service import (
     DetailPage,
     PaymentDetail,
@@ -25,7 +26,9 @@ from api.payments.service import (
 from security.scope import Scope
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
-PayCertId = Annotated[str, Path(min_length=1, max_length=64, description="pay_cert_id of the payment")]
+PayCertId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=PRINTABLE, description="pay_cert_id of the payment")
+]
 Amount = Annotated[str | None, Query(max_length=20, description="yuan, at most 2 decimals")]
 
 
@@ -68,7 +71,9 @@ def payments(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> PaymentPage:
-    root = resolve_scope(session, scope, region)[0] if region else None
+    root = resolve_scope(session, scope, region)[0] if region or own_level or scope.region else None
+    if own_level and root is None:
+        raise BadParameter("own_level", "needs a region: the whole dataset has several top regions")
     search = PaymentSearch(
         q=q,
         year=year,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
+    or_,
     select,
     table,
     text,
@@ -200,7 +201,10 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
     if q is None:
         return query, None, narrow
     if narrow:
-        return (*_narrow_keyword(session, query, q), narrow)
+        only_regions = regions if not (NARROWING & set(s.filters)) else None
+        if s.region and s.own_level:
+            only_regions = [s.region] if not (NARROWING & set(s.filters)) else None
+        return (*_narrow_keyword(session, query, q, only_regions), narrow)
     return (*with_keyword(session, query, q), narrow)
 
 
@@ -222,18 +226,24 @@ def _narrow(session: Session, s: PaymentSearch) -> bool:
     return int(session.execute(count).scalar_one()) < NARROW
 
 
-def _narrow_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[Any], Any]:
+def _narrow_keyword(
+    session: Session, query: Select[Any], q: str, regions: list[str] | None
+) -> tuple[Select[Any], Any]:
     """Match order over a small set of payments, which is read first and its documents then tested.
 
     SQLite: the filtered payments form a subquery fenced with OFFSET 0, so the planner cannot start from
-    the documents. PostgreSQL misjudges how few payments a region subtree holds and would hash the
-    whole text table, so their ids are fetched first and handed back as one array parameter."""
+    the documents. PostgreSQL: when the set is a region subtree, the documents are read by their own
+    region (one index range per region, no lookup per payment); otherwise (a unit, a project…) the few
+    payment ids are fetched first and handed back as one array parameter."""
     t = PaymentText
     p = PayVoucher
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.execute(query.with_only_columns(p.pay_cert_id)).scalars())
-        chosen = t.pay_cert_id == any_(bindparam("scoped_ids", ids, type_=ARRAY(String)))
-        narrowed = select(p).join(t, t.pay_cert_id == p.pay_cert_id).where(chosen)
+        if regions is not None:
+            narrowed = query.join(t, t.pay_cert_id == p.pay_cert_id).where(t.mof_div_code.in_(regions))
+        else:
+            ids = list(session.execute(query.with_only_columns(p.pay_cert_id)).scalars())
+            chosen = t.pay_cert_id == any_(bindparam("scoped_ids", ids, type_=ARRAY(String)))
+            narrowed = select(p).join(t, t.pay_cert_id == p.pay_cert_id).where(chosen)
     else:
         fenced = query.with_only_columns(p.pay_cert_id).offset(0).subquery("scoped")
         narrowed = select(p).join(fenced, fenced.c.pay_cert_id == p.pay_cert_id)
@@ -269,6 +279,11 @@ def list_payments(
         keys = [fenced.c[f"k{i}"] for i in range(len(keys))]
     after = decode_cursor(listing, cursor, len(keys))
     if after is not None:
+        numeric = field in ("pay_amt", "match")
+        if not isinstance(after[0], int if numeric else str) or not isinstance(
+            after[-1], int if field == "match" else str
+        ):
+            raise BadParameter("cursor", "not a cursor of this listing")
         if field == "vou_date":
             after[0] = _cursor_date(after[0])
         mark = tuple_(*keys) if len(keys) > 1 else keys[0]
@@ -402,7 +417,7 @@ class PaymentDetail(PaymentRow):
 def get_payment(session: Session, scope: Scope, pay_cert_id: str, detail_limit: int = 100) -> PaymentDetail:
     _check_visible(session, scope, pay_cert_id)
     row = payment_rows(session, [pay_cert_id], scope.pii)[0]
-    indicator = indicator_ref(session, row.bgt_id) if row.bgt_id else None
+    indicator = indicator_ref(session, scope, row.bgt_id) if row.bgt_id else None
     count, total = session.execute(
         select(func.count(), func.coalesce(func.sum(PayDetail.pay_amt_fen), 0)).where(
             PayDetail.pay_cert_id == pay_cert_id, PayDetail.is_deleted.is_(False)
@@ -429,14 +444,16 @@ def _check_visible(session: Session, scope: Scope, pay_cert_id: str) -> None:
         raise NotFound(f"no payment {pay_cert_id!r}")
 
 
-def indicator_ref(session: Session, bgt_id: str) -> IndicatorRef | None:
+def indicator_ref(session: Session, scope: Scope, bgt_id: str) -> IndicatorRef | None:
+    """The indicator a payment names, if the caller may see it (issued or received in its jurisdiction)."""
     b = BgtInfo
     adj = (
         select(func.coalesce(func.sum(BgtAdj.add_amount_fen), 0))
         .where(BgtAdj.bgt_id == b.bgt_id, BgtAdj.is_deleted.is_(False))
         .scalar_subquery()
     )
-    r = session.execute(select(b, adj).where(b.bgt_id == bgt_id, b.is_deleted.is_(False))).first()
+    visible = or_(scope.regions(b.mof_div_code), scope.regions(b.rec_div_code))
+    r = session.execute(select(b, adj).where(b.bgt_id == bgt_id, b.is_deleted.is_(False), visible)).first()
     if r is None:
         return None
     i: BgtInfo = r[0]
@@ -463,7 +480,7 @@ def payment_details(
         _check_visible(session, scope, pay_cert_id)
     d = PayDetail
     query = select(d).where(d.pay_cert_id == pay_cert_id, d.is_deleted.is_(False))
-    after = decode_cursor("payment-details", cursor, 1)
+    after = decode_cursor("payment-details", cursor, 1, text=True)
     if after is not None:
         query = query.where(d.pay_detail_id > after[0])
     found = session.execute(query.order_by(d.pay_detail_id).limit(limit + 1)).scalars().all()
@@ -475,7 +492,7 @@ def payment_details(
 
 
 def _detail(d: PayDetail, pii: bool) -> DetailRow:
-    person = not d.unifsoc_cred_code and is_person(None, d.iden_no, d.per_name)
+    person = is_person(None, d.iden_no, d.per_name)
     hide = person and not pii
     name = d.per_name or d.corp_name or d.payee_acct_name
     return DetailRow(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_scope, get_session
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.params import PRINTABLE
 from api.regions.service import Region, RegionPage, get_region, list_regions
 from security.scope import Scope
 
@@ -27,7 +28,8 @@ def regions(
         int | None, Query(ge=1, le=4, description="1 province, 2 city, 3 county, 4 township")
     ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=50, description="Part of the name, or a code")
+        str | None,
+        Query(min_length=1, max_length=50, pattern=PRINTABLE, description="Part of the name, or a code"),
     ] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

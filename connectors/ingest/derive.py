@@ -407,15 +407,12 @@ EXEC_INPUTS = frozenset({"mof_div", "gov_exec"})
 
 
 def rebuild_exec(conn: Connection) -> int:
-    """Each region's latest reported month (the figures are cumulative), summed over every subtree."""
+    """Each region's latest reported month per fund type and side (the figures are cumulative), summed
+    over every subtree."""
     g = GovExec
     live = g.is_deleted.is_(False)
-    latest = (
-        select(g.mof_div_code, g.fiscal_year, func.max(g.month).label("month"))
-        .where(live)
-        .group_by(g.mof_div_code, g.fiscal_year)
-        .subquery("latest")
-    )
+    parts = (g.mof_div_code, g.fiscal_year, g.fund_type_code, g.side)
+    latest = select(*parts, func.max(g.month).label("month")).where(live).group_by(*parts).subquery("latest")
     scope = aliased(RegionClosure)
     groups = (g.fiscal_year, scope.ancestor, g.fund_type_code, g.side)
     conn.execute(delete(ExecRollup))
@@ -443,6 +440,8 @@ def rebuild_exec(conn: Connection) -> int:
                 and_(
                     latest.c.mof_div_code == g.mof_div_code,
                     latest.c.fiscal_year == g.fiscal_year,
+                    latest.c.fund_type_code == g.fund_type_code,
+                    latest.c.side == g.side,
                     latest.c.month == g.month,
                 ),
             )
@@ -460,9 +459,14 @@ SEPARATOR = "\n"  # between the fields of a document; a keyword may not contain 
 
 
 def _documents() -> Select[Any]:
+    # A person's name is searchable only in its masked form (张*): a match on the full name would
+    # confirm to any caller that the person was paid. Cleared callers find persons through /v1/payees.
+    person = or_(PayVoucher.payee_type == "4", PayVoucher.iden_no.is_not(None))
+    stars = func.substr(literal("*" * 64), 1, func.length(PayVoucher.payee_acct_name) - 1)
+    masked = func.substr(PayVoucher.payee_acct_name, 1, 1).op("||")(stars)
     fields = [
         PayVoucher.use_des,
-        PayVoucher.payee_acct_name,
+        case((person, masked), else_=PayVoucher.payee_acct_name),
         func.coalesce(Project.pro_name, ""),
         func.coalesce(Agency.agency_name, ""),
         func.coalesce(BgtInfo.cor_bgt_doc_no, ""),
@@ -471,7 +475,7 @@ def _documents() -> Select[Any]:
     for field in fields[1:]:
         doc = doc + literal(SEPARATOR) + field
     return (
-        select(PayVoucher.pay_cert_id, doc)
+        select(PayVoucher.pay_cert_id, PayVoucher.mof_div_code, doc)
         .outerjoin(Project, project_of(PayVoucher, Project))
         .outerjoin(Agency, unit_of(PayVoucher, Agency))
         .outerjoin(BgtInfo, indicator_of(PayVoucher, BgtInfo))
@@ -518,7 +522,7 @@ def refresh_payment_text(conn: Connection, run_id: int | None, changed: Iterable
     """Bring ``payment_text`` (and its keyword index) up to date; ``run_id`` None rebuilds it whole.
     Returns how many documents were written."""
     sqlite = conn.dialect.name == "sqlite"
-    columns = [PaymentText.pay_cert_id, PaymentText.doc]
+    columns = [PaymentText.pay_cert_id, PaymentText.mof_div_code, PaymentText.doc]
     total = conn.execute(select(func.count()).select_from(PaymentText)).scalar_one()
     if run_id is not None and total:
         _touched.drop(conn, checkfirst=True)
@@ -548,7 +552,7 @@ def _replace_documents(conn: Connection, ids: Any, sqlite: bool) -> None:
     conn.execute(delete(PaymentText).where(in_ids))
     conn.execute(
         insert(PaymentText).from_select(
-            [PaymentText.pay_cert_id, PaymentText.doc],
+            [PaymentText.pay_cert_id, PaymentText.mof_div_code, PaymentText.doc],
             _documents().where(PayVoucher.pay_cert_id.in_(ids)),  # type: ignore[attr-defined]
         )
     )
@@ -587,10 +591,7 @@ def rebuild_payees(conn: Connection) -> int:
         literal(0, type_=Integer).label("detail_fen"),
         PayVoucher.vou_date.label("paid_on"),
     ).where(_live(PayVoucher))
-    person_detail = and_(
-        PayDetail.unifsoc_cred_code.is_(None),
-        or_(PayDetail.iden_no.is_not(None), PayDetail.per_name.is_not(None)),
-    )
+    person_detail = or_(PayDetail.iden_no.is_not(None), PayDetail.per_name.is_not(None))
     details = (
         select(
             PayDetail.payee_key,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -103,10 +102,14 @@ def upgrade() -> None:
         "payment_text",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("pay_cert_id", sa.String(length=64), nullable=False),
+        sa.Column("mof_div_code", sa.String(length=9), nullable=False),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_text")),
         sa.UniqueConstraint("pay_cert_id", name=op.f("uq_payment_text_pay_cert_id")),
     )
+    with op.batch_alter_table("payment_text", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_text_region", ["mof_div_code", "id"], unique=False)
+
     op.create_table(
         "rollup",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -187,6 +190,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_rollup_rec_div")
 
     op.drop_table("rollup")
+    with op.batch_alter_table("payment_text", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_text_region")
+
     op.drop_table("payment_text")
     with op.batch_alter_table("payee_region", schema=None) as batch_op:
         batch_op.drop_index("ix_payee_region_region")
