@@ -118,7 +118,7 @@ def questions(client: httpx.Client, year: int, rnd: random.Random) -> dict[str, 
         rows = client.get("/v1/drilldown", params=params).json()["rows"]
         return [r["key"] for r in rows if not r["own_level"] and r["measures"]["paid"] != "0.00"]
 
-    province = children(None)[0]
+    province = client.get("/v1/summary", params={"year": year}).json()["scope"]["region"]
     cities = children(province)
     counties = [c for city in rnd.sample(cities, min(4, len(cities))) for c in children(city)]
     scopes = (

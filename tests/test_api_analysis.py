@@ -213,7 +213,6 @@ def test_pages_follow_the_sort_without_gaps(client: TestClient) -> None:
         ({"by": "agency", "limit": 501}, "limit", 422),
         ({"by": "agency", "project": "a\x00b"}, "project", 422),
         ({"by": "agency", "month": "３"}, "month", 400),  # a full-width digit is not a month
-        ({"by": "agency", "own_level": "true", "region": None}, "own_level", 400),
         (
             {
                 "by": "agency",

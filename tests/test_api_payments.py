@@ -202,7 +202,6 @@ def test_one_payment_with_its_details_and_indicator(client: TestClient, demo_eng
         ({"cursor": "!!"}, "cursor"),
         ({"payee_type": "44"}, "payee_type"),
         ({"agency": "x\x00"}, "agency"),
-        ({"own_level": "true"}, "own_level"),
         ({"sort": "pay_amt", "cursor": CRAFTED}, "cursor"),
     ],
 )

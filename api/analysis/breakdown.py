@@ -78,10 +78,14 @@ def subtree_codes(session: Session, root: str) -> list[str]:
 
 
 def roots(session: Session, scope: Scope) -> list[str]:
-    """The regions at the top of what the caller sees."""
+    """The regions at the top of what the caller sees that hold any data (the reference data has every
+    province of China; a warehouse usually holds one)."""
     if scope.region is not None:
         return [scope.region]
-    rows = session.execute(select(MofDiv.mof_div_code).where(MofDiv.parent_code.is_(None)))
+    with_data = select(ScopeRollup.scope_code).where(ScopeRollup.dim == "total")
+    rows = session.execute(
+        select(MofDiv.mof_div_code).where(MofDiv.parent_code.is_(None), MofDiv.mof_div_code.in_(with_data))
+    )
     return [r[0] for r in rows]
 
 
