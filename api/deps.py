@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from fastapi import Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from schema.db import DatabaseSettings
 from security.scope import Scope, whole_dataset
 
 
@@ -16,9 +18,18 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One request, one transaction, opened and closed here; services never commit."""
-    with Session(request.app.state.engine) as session, session.begin():
+    """One request, one transaction, opened and closed here; services never commit. On PostgreSQL no
+    statement of it may run longer than ``OVERSIGHT_STATEMENT_TIMEOUT_MS``."""
+    engine = request.app.state.engine
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(text(f"SET LOCAL statement_timeout = {statement_timeout_ms()}"))
         yield session
+
+
+@cache
+def statement_timeout_ms() -> int:
+    return DatabaseSettings().statement_timeout_ms
 
 
 def get_scope() -> Scope:

@@ -214,3 +214,20 @@ def test_bad_parameters_are_named(client: TestClient, params: dict[str, Any], pa
 def test_unknown_payment_is_not_found(client: TestClient) -> None:
     assert client.get("/v1/payments/NO-SUCH").status_code == 404
     assert client.get("/v1/payments/NO-SUCH/details").status_code == 404
+
+
+def test_a_walk_that_runs_out_of_time_falls_back_to_collecting(
+    client: TestClient, warehouse: oracle.Warehouse, demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: every 3+ character keyword counts as common and its walk gets 1 ms, so pages come
+    from the fallback (the savepoint undoes the walk's settings); the result is still exact."""
+    if demo_engine.dialect.name != "postgresql":
+        pytest.skip("the walk and its time limit exist on PostgreSQL only")
+    from api.payments import service
+
+    monkeypatch.setattr(service, "COMMON", 1)
+    monkeypatch.setattr(service, "WALK_MS", 1)
+    for word in ["发放20", "办公用品", keywords(warehouse)[4]]:
+        got = [r["pay_cert_id"] for r in every_page(client, {"q": word, "year": 2025}, limit=200)]
+        expected = oracle.search(warehouse, word, year=2025)
+        assert sorted(got) == expected and len(got) == len(set(got)), word

@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from api.analysis.breakdown import payments_query, subtree_codes
@@ -161,8 +162,12 @@ def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[A
     if session.get_bind().dialect.name == "postgresql" and _common(session, exact, q):
         # pg_trgm cannot hand matches back in order, and its estimate of a common keyword is far too
         # low: the planner would collect every match to sort it. Walking the documents in order stops
-        # at the page's last row instead (this request's transaction only).
-        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        # at the page's last row instead, unless the matches lie far into the order: list_payments
+        # gives the walk a short time and then collects (see _walk_first).
+        if len(q) < TRIGRAM:
+            session.execute(text("SET LOCAL enable_bitmapscan = off"))  # no index to collect with
+        else:
+            query = query.execution_options(walk_first=True)
     if session.get_bind().dialect.name == "sqlite" and len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
         query = query.join(_fts, _fts.c.rowid == t.id).where(
@@ -290,7 +295,11 @@ def list_payments(
         value = tuple_(*after) if len(keys) > 1 else after[0]
         query = query.where(mark < value if descending else mark > value)
     order = [k.desc() for k in keys] if descending else keys
-    found = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page_query = query.order_by(*order).limit(limit + 1)
+    if query.get_execution_options().get("walk_first"):
+        found = _walk_first(session, page_query)
+    else:
+        found = list(session.execute(page_query).all())
     ids = [r[0] for r in found[:limit]]
     rows = payment_rows(session, ids, scope.pii)
     next_cursor = None
@@ -300,6 +309,29 @@ def list_payments(
             key[0] = str(key[0])
         next_cursor = encode_cursor(listing, key)
     return PaymentPage(rows=rows, next_cursor=next_cursor)
+
+
+WALK_MS = 60  # how long a common keyword's page may walk the documents before the matches are collected
+
+
+def _walk_first(session: Session, page_query: Select[Any]) -> list[Any]:
+    """A page of a common keyword on PostgreSQL: walk the documents in order for ``WALK_MS``; if the
+    matches lie too far into the order (a keyword clustered in one part of the province), give up and let
+    the planner collect them through the trigram index. The savepoint undoes both settings."""
+    from api.deps import statement_timeout_ms
+
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            session.execute(text(f"SET LOCAL statement_timeout = {WALK_MS}"))
+            found = list(session.execute(page_query).all())
+            session.execute(text(f"SET LOCAL statement_timeout = {statement_timeout_ms()}"))
+            session.execute(text("SET LOCAL enable_bitmapscan = on"))
+            return found
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
+            raise
+    return list(session.execute(page_query).all())
 
 
 def _cursor_date(value: Any) -> date:
