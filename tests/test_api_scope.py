@@ -78,3 +78,18 @@ def test_anything_outside_answers_like_nothing(client: TestClient, warehouse: or
         assert r.status_code == 404, (url, r.status_code)
     found = client.get("/v1/payments", params={"q": outside_payment["use_des"][:6]}).json()["rows"]
     assert all(r["region"] in warehouse.subtree(COUNTY) for r in found)
+
+
+def test_a_trace_stops_at_the_jurisdictions_border(client: TestClient, warehouse: oracle.Warehouse) -> None:
+    """The city's transfer to the county is visible to the county; the province's transfer above it is not:
+    it is neither in the upstream chain nor used for a lag."""
+    received = next(
+        i
+        for i in warehouse.indicators
+        if i["rec_div_code"] == COUNTY and i["mof_div_code"] == "410100000" and i["spe_fund_code"]
+    )
+    body = client.get(f"/v1/indicators/{received['bgt_id']}/trace").json()
+    assert all(step["region"] in (None, *warehouse.subtree(COUNTY)) for step in body["upstream"])
+    assert body["indicator"]["lag_days"] is None
+    detail = client.get(f"/v1/indicators/{received['bgt_id']}").json()
+    assert detail["parent_bgt_id"] is None and detail["lag_days"] is None

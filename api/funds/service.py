@@ -122,7 +122,11 @@ def get_fund(session: Session, scope: Scope, code: str) -> Fund:
         y
         for (y,) in session.execute(
             select(BgtInfo.fiscal_year)
-            .where(BgtInfo.spe_fund_code == code, BgtInfo.is_deleted.is_(False))
+            .where(
+                BgtInfo.spe_fund_code == code,
+                BgtInfo.is_deleted.is_(False),
+                or_(scope.regions(BgtInfo.mof_div_code), scope.regions(BgtInfo.rec_div_code)),
+            )
             .distinct()
         )
     )

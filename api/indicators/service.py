@@ -32,7 +32,7 @@ from api.payments.service import PaymentPage, payment_rows
 from connectors.ingest.convert import format_amount
 from schema.derived import PAYMENT, FactCell
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayPlan, PayVoucher, RegionClosure
-from security.scope import Scope
+from security.scope import Scope, whole_dataset
 
 MAX_NODES = 20_000  # a trace larger than this is cut (and says so): no fund has that many steps
 
@@ -220,8 +220,11 @@ def _children(session: Session, nodes: Sequence[BgtInfo]) -> dict[str, list[BgtI
     return out
 
 
-def _amounts(session: Session, ids: list[str]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
-    """Adjustment sums and (paid, count) per indicator (from the fact cells), in chunks the engines accept."""
+def _amounts(
+    session: Session, ids: list[str], scope: Scope | None = None
+) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """Adjustment sums and (paid, count) per indicator (from the fact cells, counting only payments made
+    inside ``scope``), in chunks the engines accept."""
     adj: dict[str, int] = {}
     paid: dict[str, tuple[int, int]] = {}
     for start in range(0, len(ids), 5000):
@@ -236,7 +239,11 @@ def _amounts(session: Session, ids: list[str]) -> tuple[dict[str, int], dict[str
         cells = FactCell
         for bgt_id, fen, n in session.execute(
             select(cells.bgt_id, func.sum(cells.paid_fen), func.sum(cells.records))
-            .where(cells.bgt_id.in_(chunk), cells.record_kind == PAYMENT)
+            .where(
+                cells.bgt_id.in_(chunk),
+                cells.record_kind == PAYMENT,
+                (scope or whole_dataset()).regions(cells.mof_div_code),
+            )
             .group_by(cells.bgt_id)
         ):
             if bgt_id is not None:
@@ -350,10 +357,12 @@ def _undistributed(n: Node, child_amounts: int, has_children: bool) -> int:
 def get_indicator(session: Session, scope: Scope, bgt_id: str) -> Indicator:
     row = _get(session, scope, bgt_id)
     parent = parent_of(session, row)
+    if parent is not None and not _visible(scope, session, [parent]):
+        parent = None  # neither shown nor used for a lag: its date is outside the caller's jurisdiction
     kids = _children(session, [row]).get(row.bgt_id, [])
     visible_kids = [k for k in kids if k.bgt_id in _visible(scope, session, kids)]
     ids = [row.bgt_id] + [k.bgt_id for k in visible_kids]
-    adj, paid = _amounts(session, ids)
+    adj, paid = _amounts(session, ids, scope)
     node = Node(row, amount=row.amount_fen + int(adj.get(row.bgt_id, 0)))
     node.paid, node.payments = paid.get(row.bgt_id, (0, 0))
     child_total = sum(k.amount_fen + int(adj.get(k.bgt_id, 0)) for k in visible_kids)
@@ -387,7 +396,7 @@ def get_indicator(session: Session, scope: Scope, bgt_id: str) -> Indicator:
         original_amount=format_amount(row.amount_fen),
         adjustments=adjustments,
         plan=plan,
-        parent_bgt_id=parent.bgt_id if parent is not None and _visible(scope, session, [parent]) else None,
+        parent_bgt_id=parent.bgt_id if parent is not None else None,
         children_count=len(visible_kids),
     )
 
@@ -415,12 +424,14 @@ def trace(session: Session, scope: Scope, bgt_id: str, *, cursor: str | None, li
                 kids_of[pid].append(k.bgt_id)
                 nxt.append(k)
         level = nxt
-    adj, paid = _amounts(session, list(rows))
+    adj, paid = _amounts(session, list(rows), scope)
     nodes = {i: Node(r, amount=r.amount_fen + int(adj.get(i, 0))) for i, r in rows.items()}
     for i, n in nodes.items():
         n.paid, n.payments = paid.get(i, (0, 0))
     names = _Names(session, rows.values())
     upper = parent_of(session, root)
+    if upper is not None and not _visible(scope, session, [upper]):
+        upper = None
     totals = {"leaves": 0, "undistributed": 0, "paid": 0}
 
     def build(i: str) -> IndicatorNode:
