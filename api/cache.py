@@ -13,7 +13,6 @@ two callers with different jurisdictions never share an answer.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -50,25 +49,11 @@ def scope_key(scope: Scope) -> str:
     return ""
 
 
-class DataVersion:
-    """When the last load finished, re-read when ``ttl`` seconds have passed (0: every time)."""
-
-    def __init__(self, engine: Engine, ttl: float = 0.0) -> None:
-        self.engine, self.ttl = engine, ttl
-        self._value: Any = None
-        self._read_at = 0.0
-        self._lock = threading.Lock()
-
-    def current(self) -> Any:
-        now = time.monotonic()
-        if self._value is None or now - self._read_at >= self.ttl:
-            with self._lock:
-                if self._value is None or now - self._read_at >= self.ttl:
-                    with self.engine.connect() as conn:
-                        # any run that finished, failed ones included (they keep the chunks they stored)
-                        self._value = conn.execute(select(func.max(LoadRun.finished_at))).scalar()
-                    self._read_at = now
-        return self._value
+def data_version(engine: Engine) -> Any:
+    """When the last load finished: any run that finished, failed ones included (they keep the chunks
+    they stored)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(LoadRun.finished_at))).scalar()
 
 
 class ResponseCache:
@@ -77,7 +62,7 @@ class ResponseCache:
     def __init__(self, app: ASGIApp, engine: Engine, entries: int) -> None:
         self.app = app
         self.entries = entries
-        self.version = DataVersion(engine)
+        self.engine = engine
         self._store: OrderedDict[tuple[Any, ...], tuple[int, list[Any], bytes]] = OrderedDict()
         self._version_seen: Any = None
         self._lock = threading.Lock()
@@ -94,7 +79,7 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         # off the event loop: waiting for a pooled connection there would stall every request in flight
-        version = await anyio.to_thread.run_sync(self.version.current)
+        version = await anyio.to_thread.run_sync(data_version, self.engine)
         key = (path, scope.get("query_string", b""), scope_key(scope))
         with self._lock:
             if version != self._version_seen:

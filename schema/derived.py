@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, column, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
@@ -208,6 +208,9 @@ DERIVED_TABLES = (
     "payee",
     "payee_region",
 )
+
+# The FTS5 table over payment_text.doc (SQLite only): a plain table clause, since no model can declare it.
+payment_fts = table("payment_fts", column("payment_fts"), column("rowid", Integer), column("doc"))
 
 # Objects of the keyword index that only the migration declares (FTS5 and its shadow tables, the GIN index).
 SEARCH_INDEX_OBJECTS = ("payment_fts", "ix_payment_text_trgm")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 
 from schema.models import RegionClosure
 
@@ -25,6 +25,10 @@ class Scope:
             return column.is_not(None)
         subtree = select(RegionClosure.descendant).where(RegionClosure.ancestor == self.region)
         return column.in_(subtree)
+
+    def indicators(self, model: Any) -> ColumnElement[bool]:
+        """An indicator the caller may see: issued inside its jurisdiction, or passed down into it."""
+        return or_(self.regions(model.mof_div_code), self.regions(model.rec_div_code))
 
 
 def whole_dataset() -> Scope:

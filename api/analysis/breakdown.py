@@ -159,17 +159,17 @@ def _cell_key(dim: Dim, level: int, model: Any) -> Any:
     """The grouping key of a breakdown over fact cells (rollups carry it ready in ``dim_key``)."""
     if model is Rollup:
         return Rollup.fund_type_code if dim is Dim.fund_type else Rollup.dim_key
-    c = FactCell
+    return _dim_key(dim, level, _cell_columns(FactCell)[dim], FactCell.mof_div_code)
+
+
+def _dim_key(dim: Dim, level: int, column: Any, region: Any) -> Any:
+    """A row key from a dimension's column: region-qualified for local codes, a prefix for a level."""
     if dim in LOCAL:
-        column = _cell_columns(FactCell)[dim]
-        return case((column.is_(None), null()), else_=c.mof_div_code + literal(":") + column)
+        return case((column.is_(None), null()), else_=region + literal(":") + column)
     if dim in LEVELS:
         digits = prefix_digits(dim, level)
-        column = _cell_columns(FactCell)[dim]
         return case((func.length(column) >= digits, func.substr(column, 1, digits)), else_=null())
-    if dim is Dim.month:
-        return c.month
-    return _cell_columns(FactCell)[dim]  # type: ignore[no-any-return]
+    return column
 
 
 def _from_region_grain(session: Session, scope: Scope, q: Question, model: Any) -> Answer:
@@ -320,16 +320,6 @@ def payments_query(
     return query, columns
 
 
-def _payment_key(dim: Dim, level: int, columns: dict[Dim, Any]) -> Any:
-    column = columns[dim]
-    if dim in LOCAL:
-        return case((column.is_(None), null()), else_=PayVoucher.mof_div_code + literal(":") + column)
-    if dim in LEVELS:
-        digits = prefix_digits(dim, level)
-        return case((func.length(column) >= digits, func.substr(column, 1, digits)), else_=null())
-    return column  # type: ignore[no-any-return]
-
-
 def _from_payments(session: Session, scope: Scope, q: Question) -> Answer:
     """Breakdowns by payee, and anything filtered by payee: only payments carry a payee, so under a payee
     filter the indicator measures are 0, and under a payee breakdown they are unattributed."""
@@ -342,7 +332,7 @@ def _from_payments(session: Session, scope: Scope, q: Question) -> Answer:
             PayVoucher.mof_div_code, null(), null(), null(), null(), paid, null(), count
         )
         return _fold_regions(session, scope, q, query.group_by(PayVoucher.mof_div_code))
-    key = _payment_key(q.by, q.level, columns) if q.by else null()
+    key = _dim_key(q.by, q.level, columns[q.by], PayVoucher.mof_div_code) if q.by else null()
     grouped = base.with_only_columns(key, paid, count)
     rows = session.execute(grouped.group_by(key) if q.by else grouped).all()
     result = Answer(total=Sums())

@@ -71,8 +71,7 @@ def _fund_row(f: SpeFund, region_name: str | None) -> FundRow:
 
 def _touches_scope(scope: Scope) -> Any:
     """Funds managed inside the caller's jurisdiction, or with an indicator issued or received in it."""
-    in_scope = or_(scope.regions(BgtInfo.mof_div_code), scope.regions(BgtInfo.rec_div_code))
-    used = select(BgtInfo.spe_fund_code).where(BgtInfo.is_deleted.is_(False), in_scope)
+    used = select(BgtInfo.spe_fund_code).where(BgtInfo.is_deleted.is_(False), scope.indicators(BgtInfo))
     return or_(scope.regions(SpeFund.mof_div_code), SpeFund.spe_fund_code.in_(used))
 
 
@@ -125,7 +124,7 @@ def get_fund(session: Session, scope: Scope, code: str) -> Fund:
             .where(
                 BgtInfo.spe_fund_code == code,
                 BgtInfo.is_deleted.is_(False),
-                or_(scope.regions(BgtInfo.mof_div_code), scope.regions(BgtInfo.rec_div_code)),
+                scope.indicators(BgtInfo),
             )
             .distinct()
         )

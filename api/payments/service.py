@@ -16,16 +16,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    Integer,
     Select,
     String,
     any_,
     bindparam,
-    column,
     func,
-    or_,
     select,
-    table,
     text,
     tuple_,
 )
@@ -37,7 +33,7 @@ from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
 from api.pagination import decode_cursor, encode_cursor
 from connectors.ingest.convert import BadValue, format_amount, parse_amount
-from schema.derived import PaymentText, ScopeRollup
+from schema.derived import PaymentText, ScopeRollup, payment_fts
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
 from schema.relations import project_of, unit_of
 from security.masking import is_person, mask_account, mask_id, mask_name
@@ -127,9 +123,6 @@ def check_keyword(q: str | None) -> str | None:
     return q
 
 
-_fts = table("payment_fts", column("rowid", Integer))
-
-
 def _exact(session: Session, q: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -170,10 +163,10 @@ def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[A
             query = query.execution_options(walk_first=True)
     if session.get_bind().dialect.name == "sqlite" and len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
-        query = query.join(_fts, _fts.c.rowid == t.id).where(
+        query = query.join(payment_fts, payment_fts.c.rowid == t.id).where(
             text("payment_fts MATCH :phrase").bindparams(phrase=phrase)
         )
-        return query, _fts.c.rowid
+        return query, payment_fts.c.rowid
     return query, t.id
 
 
@@ -484,8 +477,9 @@ def indicator_ref(session: Session, scope: Scope, bgt_id: str) -> IndicatorRef |
         .where(BgtAdj.bgt_id == b.bgt_id, BgtAdj.is_deleted.is_(False))
         .scalar_subquery()
     )
-    visible = or_(scope.regions(b.mof_div_code), scope.regions(b.rec_div_code))
-    r = session.execute(select(b, adj).where(b.bgt_id == bgt_id, b.is_deleted.is_(False), visible)).first()
+    r = session.execute(
+        select(b, adj).where(b.bgt_id == bgt_id, b.is_deleted.is_(False), scope.indicators(b))
+    ).first()
     if r is None:
         return None
     i: BgtInfo = r[0]

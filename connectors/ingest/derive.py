@@ -47,6 +47,7 @@ from schema.derived import (
     PaymentText,
     Rollup,
     ScopeRollup,
+    payment_fts,
 )
 from schema.models import (
     Agency,
@@ -560,13 +561,8 @@ def _replace_documents(conn: Connection, ids: Any, sqlite: bool) -> None:
         conn.execute(_fts_insert(["rowid", "doc"], select(PaymentText.id, PaymentText.doc).where(in_ids)))
 
 
-_fts = Table(
-    "payment_fts", MetaData(), Column("payment_fts", String), Column("rowid", Integer), Column("doc", String)
-)
-
-
 def _fts_insert(columns: list[str], query: Any) -> Any:
-    return insert(_fts).from_select([_fts.c[name] for name in columns], query)
+    return insert(payment_fts).from_select([payment_fts.c[name] for name in columns], query)
 
 
 # --- payees -------------------------------------------------------------------------------------------
