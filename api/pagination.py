@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, PrivateAttr
 from sqlalchemy import Row, Select, tuple_
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,20 @@ from api.errors import BadParameter
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 T = TypeVar("T")
+
+
+class Listed(BaseModel):
+    """A row of a listing. ``cursor`` continues the listing right after it: GraphQL edges carry it; the
+    JSON of REST pages carries only the page's ``next_cursor``."""
+
+    _cursor: str | None = PrivateAttr(default=None)
+
+    @property
+    def cursor(self) -> str | None:
+        return self._cursor
+
+    def at(self, cursor: str) -> None:
+        self._cursor = cursor
 
 
 def encode_cursor(listing: str, key: list[Any]) -> str:
@@ -64,5 +79,8 @@ def keyset_page(
         query = query.where(tuple_(*key) > tuple_(*after) if len(key) > 1 else key[0] > after[0])
     rows = session.execute(query.order_by(*key).limit(limit + 1)).all()
     page = [make_row(r) for r in rows[:limit]]
+    for row in page:
+        if isinstance(row, Listed):
+            row.at(encode_cursor(listing, row_key(row)))
     more = len(rows) > limit
     return page, encode_cursor(listing, row_key(page[-1])) if more else None

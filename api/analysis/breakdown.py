@@ -21,7 +21,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from api.analysis.dimensions import LEVELS, LOCAL, Dim, Filter, prefix_digits, rollup_dim
@@ -56,14 +71,71 @@ class Answer:
 
 def answer(session: Session, scope: Scope, q: Question) -> Answer:
     """The total of the question's records and, with ``by``, their partition."""
+    return answer_many(session, scope, [q])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A question as one grouped query over a table, and how its rows become the answer."""
+
+    query: Select[Any]
+    grouped: bool
+    month: bool = False
+
+    def finish(self, rows: Sequence[Any]) -> Answer:
+        result = _collect(rows, self.grouped)
+        if self.month:
+            result.rows = {f"{int(k):02d}": v for k, v in result.rows.items()}
+        return result
+
+
+UNION_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
+
+
+def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -> list[Answer]:
+    """The answers of several questions, in their order. Questions a single grouped query answers (the
+    rollups and fact cells, every breakdown but by region and by payee) go to the database together, as
+    one ``UNION ALL`` of their queries, so a page of GraphQL parents costs one round trip, whatever its
+    breadth; the rest are answered one by one."""
+    answers: list[Answer | None] = [None] * len(questions)
+    plans: list[tuple[int, _Plan]] = []
+    for i, q in enumerate(questions):
+        plan = _plan(session, scope, q)
+        if plan is None:
+            answers[i] = _answer_alone(session, scope, q)
+        else:
+            plans.append((i, plan))
+    for start in range(0, len(plans), UNION_TERMS):
+        chunk = plans[start : start + UNION_TERMS]
+        terms = [
+            plan.query.add_columns(literal(n, Integer).label("term")).subquery().select()
+            for n, (_, plan) in enumerate(chunk)
+        ]
+        rows: dict[int, list[Any]] = {n: [] for n in range(len(chunk))}
+        for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
+            rows[row[-1]].append(row[:-1])
+        for n, (i, plan) in enumerate(chunk):
+            answers[i] = plan.finish(rows[n])
+    return [a for a in answers if a is not None]
+
+
+def _plan(session: Session, scope: Scope, q: Question) -> _Plan | None:
     fdims = {f.dim for f in q.filters}
-    if Dim.payee in fdims or q.by is Dim.payee:
-        return _from_payments(session, scope, q)
+    if Dim.payee in fdims or q.by in (Dim.payee, Dim.region):
+        return None
     if fdims <= {Dim.fund_type} and not q.own_level and (q.by is None or q.by in SCOPE_DIMS):
         return _from_scope_rollup(session, scope, q)
     if fdims <= {Dim.fund_type} and (q.by is None or q.by in ROLLUP_DIMS):
-        return _from_region_grain(session, scope, q, Rollup)
-    return _from_region_grain(session, scope, q, FactCell)
+        return _from_region_grain(q, Rollup)
+    return _from_region_grain(q, FactCell)
+
+
+def _answer_alone(session: Session, scope: Scope, q: Question) -> Answer:
+    if Dim.payee in {f.dim for f in q.filters} or q.by is Dim.payee:
+        return _from_payments(session, scope, q)
+    model = FactCell if {f.dim for f in q.filters} - {Dim.fund_type} else Rollup
+    query = _region_grain_query(q, model)
+    return _fold_regions(session, scope, q, query.group_by(model.mof_div_code, model.rec_div_code))
 
 
 # --- the scope, in SQL ----------------------------------------------------------------------------------
@@ -92,31 +164,36 @@ def roots(session: Session, scope: Scope) -> list[str]:
 # --- scope rollup -------------------------------------------------------------------------------------
 
 
-def _from_scope_rollup(session: Session, scope: Scope, q: Question) -> Answer:
+def _from_scope_rollup(session: Session, scope: Scope, q: Question) -> _Plan:
     s = ScopeRollup
     whole = q.root is None
     scopes = roots(session, scope) if whole else [q.root]
     dim = rollup_dim(q.by, q.level) if q.by else "total"
     key: Any = s.fund_type_code if q.by is Dim.fund_type else s.dim_key
-    if q.by is None:
-        key = null()
     # The whole dataset has no outside: transfers between top regions would be internal to it.
     tin = literal(0) if whole else func.sum(s.transfer_in_fen)
     tout = literal(0) if whole else func.sum(s.transfer_out_fen)
     query = select(
-        key,
-        func.sum(s.budget_fen),
-        tin,
-        tout,
-        func.sum(s.paid_fen),
-        func.sum(s.plan_fen),
-        func.sum(s.payments),
+        cast(key, String) if q.by is not None else cast(null(), String),
+        *_as_fen(
+            func.sum(s.budget_fen),
+            tin,
+            tout,
+            func.sum(s.paid_fen),
+            func.sum(s.plan_fen),
+            func.sum(s.payments),
+        ),
     ).where(s.fiscal_year == q.year, s.scope_code.in_(scopes), s.dim == dim)
     if q.by is not None:  # PostgreSQL refuses GROUP BY NULL
         query = query.group_by(key)
     for f in q.filters:
         query = query.where(s.fund_type_code == f.value)
-    return _collect(session.execute(query).all(), q.by is not None)
+    return _Plan(query, q.by is not None)
+
+
+def _as_fen(*measures: Any) -> list[Any]:
+    """Sums as whole numbers of one type, so that the terms of a UNION agree on PostgreSQL."""
+    return [cast(m, BigInteger) for m in measures]
 
 
 def _collect(rows: Sequence[Any], grouped: bool) -> Answer:
@@ -172,7 +249,9 @@ def _dim_key(dim: Dim, level: int, column: Any, region: Any) -> Any:
     return column
 
 
-def _from_region_grain(session: Session, scope: Scope, q: Question, model: Any) -> Answer:
+def _region_grain_query(q: Question, model: Any) -> Select[Any]:
+    """The question's measures grouped by its breakdown; by region, per (issuing, receiving) region
+    pair, ungrouped: the caller groups them."""
     region, rec_div = model.mof_div_code, model.rec_div_code
     transfer = model.transfer_fen
     if q.root is None:
@@ -193,30 +272,29 @@ def _from_region_grain(session: Session, scope: Scope, q: Question, model: Any) 
             tout_cond = and_(tout_cond, region == q.root)
             where_scope = or_(region == q.root, rec_div == q.root)
     payments = model.payments if model is Rollup else case((model.record_kind == "P", model.records), else_=0)
-    measures = [
+    measures = _as_fen(
         func.sum(case((inside, model.budget_fen), else_=0)),
         func.sum(case((tin_cond, transfer), else_=0)),
         func.sum(case((tout_cond, transfer), else_=0)),
         func.sum(case((inside, model.paid_fen), else_=0)),
         func.sum(case((inside, model.plan_fen), else_=0)),
         func.sum(case((inside, payments), else_=0)),
-    ]
+    )
     conditions = [model.fiscal_year == q.year, where_scope]
     if model is Rollup:
         conditions.append(model.dim == (rollup_dim(q.by, q.level) if q.by else "total"))
     columns = _cell_columns(model)
     conditions += [f.condition(columns, region) for f in q.filters]
     if q.by is Dim.region:
-        query = select(region, rec_div, *measures).where(*conditions).group_by(region, rec_div)
-        return _fold_regions(session, scope, q, query)
-    key = _cell_key(q.by, q.level, model) if q.by else null()
-    query = select(key, *measures).where(*conditions)
-    if q.by is not None:
-        query = query.group_by(key)
-    result = _collect(session.execute(query).all(), q.by is not None)
-    if q.by is Dim.month:
-        result.rows = {f"{int(k):02d}": v for k, v in result.rows.items()}
-    return result
+        return select(region, rec_div, *measures).where(*conditions)
+    if q.by is None:
+        return select(cast(null(), String), *measures).where(*conditions)
+    key = _cell_key(q.by, q.level, model)  # one expression in both clauses, or PostgreSQL refuses it
+    return select(cast(key, String), *measures).where(*conditions).group_by(key)
+
+
+def _from_region_grain(q: Question, model: Any) -> _Plan:
+    return _Plan(_region_grain_query(q, model), q.by is not None, month=q.by is Dim.month)
 
 
 def _fold_regions(session: Session, scope: Scope, q: Question, query: Any) -> Answer:

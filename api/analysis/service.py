@@ -15,7 +15,7 @@ from api.analysis.breakdown import Answer, Question, answer, roots
 from api.analysis.dimensions import LEVELS, Dim, Filter, check_level, names, parse_filter, prefix_digits
 from api.analysis.measures import Measures, Sums, rate
 from api.errors import BadParameter, NotFound
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import Listed, decode_cursor, encode_cursor
 from api.reference.service import SourceStatus, sources
 from connectors.ingest.convert import format_amount
 from schema.derived import ExecRollup, Rollup, ScopeRollup
@@ -198,7 +198,7 @@ def _execution(
 # --- drilldown ----------------------------------------------------------------------------------------
 
 
-class DrillRow(BaseModel):
+class DrillRow(Listed):
     key: str = Field(description="the value to pass as this dimension's filter for the next click")
     name: str | None
     own_level: bool = Field(False, description="region breakdown: this row is the region's own level (本级)")
@@ -316,9 +316,7 @@ def _page_rows(
         )
         for _, k, v in page
     ]
-    last = page[-1] if page else None
-    next_cursor = None
-    if more and last is not None:
-        value = str(last[0]) if isinstance(last[0], Decimal) else last[0]
-        next_cursor = encode_cursor(listing, [value, last[1]])
+    for row, (value, key, _) in zip(rows, page, strict=True):
+        row.at(encode_cursor(listing, [str(value) if isinstance(value, Decimal) else value, key]))
+    next_cursor = rows[-1].cursor if more and rows else None
     return rows, next_cursor

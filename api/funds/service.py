@@ -22,13 +22,13 @@ from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.analysis.measures import Measures
 from api.analysis.service import default_year, resolve_scope
 from api.errors import NotFound
-from api.pagination import decode_cursor, encode_cursor, keyset_page
+from api.pagination import Listed, decode_cursor, encode_cursor, keyset_page
 from connectors.ingest.convert import format_amount
 from schema.models import BgtAdj, BgtInfo, MofDiv, PayVoucher, RegionClosure, SpeFund, SpeFundAlloc
 from security.scope import Scope
 
 
-class FundRow(BaseModel):
+class FundRow(Listed):
     code: str
     name: str
     region: str = Field(description="the level that manages it")

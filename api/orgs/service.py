@@ -6,12 +6,12 @@ from pydantic import BaseModel
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from api.pagination import keyset_page
+from api.pagination import Listed, keyset_page
 from schema.models import Agency, MofDiv, Project
 from security.scope import Scope
 
 
-class AgencyRow(BaseModel):
+class AgencyRow(Listed):
     region: str
     region_name: str | None
     code: str
@@ -27,7 +27,7 @@ class AgencyPage(BaseModel):
     next_cursor: str | None
 
 
-class ProjectRow(BaseModel):
+class ProjectRow(Listed):
     region: str
     code: str
     name: str

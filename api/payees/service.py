@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.analysis.dimensions import Dim
 from api.errors import NotFound
-from api.pagination import keyset_page
+from api.pagination import Listed, keyset_page
 from api.payments.service import PaymentPage, PaymentSearch, list_payments
 from connectors.ingest.convert import format_amount
 from schema.models import Agency, MofDiv, PayDetail, Payee, PayeeRegion, PayVoucher
@@ -27,7 +27,7 @@ from security.masking import mask_account, mask_name
 from security.scope import Scope
 
 
-class PayeeRow(BaseModel):
+class PayeeRow(Listed):
     payee_id: str
     name: str = Field(description="masked when a person, unless cleared")
     is_person: bool

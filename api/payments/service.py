@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 from api.analysis.breakdown import payments_query, subtree_codes
 from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import Listed, decode_cursor, encode_cursor
 from connectors.ingest.convert import BadValue, format_amount, parse_amount
 from schema.derived import PaymentText, ScopeRollup, payment_fts
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
@@ -58,7 +58,7 @@ class PayeeInfo(BaseModel):
     is_person: bool
 
 
-class PaymentRow(BaseModel):
+class PaymentRow(Listed):
     pay_cert_id: str
     pay_cert_no: str
     fiscal_year: int
@@ -293,14 +293,13 @@ def list_payments(
         found = _walk_first(session, page_query)
     else:
         found = list(session.execute(page_query).all())
-    ids = [r[0] for r in found[:limit]]
-    rows = payment_rows(session, ids, scope.pii)
-    next_cursor = None
-    if len(found) > limit:
-        key = list(found[limit - 1][1:])
-        if field == "vou_date":
-            key[0] = str(key[0])
-        next_cursor = encode_cursor(listing, key)
+    rows = payment_rows(session, [r[0] for r in found[:limit]], scope.pii)
+    cursors = {
+        r[0]: encode_cursor(listing, [str(k) if field == "vou_date" else k for k in r[1:]]) for r in found
+    }
+    for row in rows:
+        row.at(cursors[row.pay_cert_id])
+    next_cursor = cursors[found[limit - 1][0]] if len(found) > limit else None
     return PaymentPage(rows=rows, next_cursor=next_cursor)
 
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.errors import NotFound
-from api.pagination import keyset_page
+from api.pagination import Listed, keyset_page
 from api.regions import queries
 from schema.models import MofDiv
 from security.scope import Scope
@@ -18,7 +18,7 @@ class RegionRef(BaseModel):
     level: int
 
 
-class RegionRow(RegionRef):
+class RegionRow(RegionRef, Listed):
     parent_code: str | None
 
 
