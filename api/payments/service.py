@@ -9,6 +9,8 @@ the order of the listing until a page is full. Both paths end with the same exac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,14 +18,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Integer,
     Select,
     String,
     any_,
     bindparam,
     func,
+    literal,
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
@@ -254,6 +259,71 @@ def list_payments(
 ) -> PaymentPage:
     """A page of payments. With a keyword and no ``sort`` they come in match order (the keyword index's
     own, stable) so that a page costs the same however many payments match; otherwise by ``sort``."""
+    return list_payments_many(session, scope, [search], sort=sort, cursor=cursor, limit=limit)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _PagePlan:
+    query: Select[Any]  # id, then the sort key columns
+    listing: str
+    field: str
+    descending: bool
+    walk_first: bool
+
+
+UNION_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
+
+
+def list_payments_many(
+    session: Session,
+    scope: Scope,
+    searches: Sequence[PaymentSearch],
+    *,
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+) -> list[PaymentPage]:
+    """A page of each search, in the same order and size: the pages of many parents (a GraphQL list of
+    units, each with its latest payments) go to the database as one ``UNION ALL``, and their rows are
+    then read in one query, whatever the number of searches."""
+    plans = [_page_plan(session, scope, s, sort, cursor, limit) for s in searches]
+    found: list[list[Any]] = [[] for _ in plans]
+    batches: dict[str, list[int]] = {}
+    for i, plan in enumerate(plans):
+        if plan.walk_first:
+            found[i] = _walk_first(session, plan.query)
+        elif searches[i].q is not None:  # keyword terms bind the same parameter names: one at a time
+            found[i] = list(session.execute(plan.query).all())
+        else:
+            batches.setdefault(plan.listing, []).append(i)
+    for members in batches.values():
+        for start in range(0, len(members), UNION_TERMS):
+            chunk = members[start : start + UNION_TERMS]
+            terms = [
+                plans[i].query.add_columns(literal(n, Integer).label("term")).subquery().select()
+                for n, i in enumerate(chunk)
+            ]
+            for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
+                found[chunk[row[-1]]].append(tuple(row[:-1]))
+            for i in chunk:  # a UNION keeps no order of its own
+                found[i].sort(key=lambda r: tuple(r[1:]), reverse=plans[i].descending)
+    ids = [r[0] for page in found for r in page[:limit]]
+    by_id = {r.pay_cert_id: r for r in payment_rows(session, ids, scope.pii)}
+    pages = []
+    for plan, page in zip(plans, found, strict=True):
+        listed: list[PaymentRow] = []
+        for r in page[:limit]:
+            shown = by_id[r[0]].model_copy()  # a payment can be on several parents' pages
+            shown.at(encode_cursor(plan.listing, [str(k) if plan.field == "vou_date" else k for k in r[1:]]))
+            listed.append(shown)
+        more = len(page) > limit
+        pages.append(PaymentPage(rows=listed, next_cursor=listed[-1].cursor if more else None))
+    return pages
+
+
+def _page_plan(
+    session: Session, scope: Scope, search: PaymentSearch, sort: str | None, cursor: str | None, limit: int
+) -> _PagePlan:
     query, match_order, narrow = search_query(session, scope, search)
     if sort is None and match_order is not None:
         keys, descending, field, listing = [match_order], False, "match", "payments:match"
@@ -288,19 +358,8 @@ def list_payments(
         value = tuple_(*after) if len(keys) > 1 else after[0]
         query = query.where(mark < value if descending else mark > value)
     order = [k.desc() for k in keys] if descending else keys
-    page_query = query.order_by(*order).limit(limit + 1)
-    if query.get_execution_options().get("walk_first"):
-        found = _walk_first(session, page_query)
-    else:
-        found = list(session.execute(page_query).all())
-    rows = payment_rows(session, [r[0] for r in found[:limit]], scope.pii)
-    cursors = {
-        r[0]: encode_cursor(listing, [str(k) if field == "vou_date" else k for k in r[1:]]) for r in found
-    }
-    for row in rows:
-        row.at(cursors[row.pay_cert_id])
-    next_cursor = cursors[found[limit - 1][0]] if len(found) > limit else None
-    return PaymentPage(rows=rows, next_cursor=next_cursor)
+    walk_first = bool(query.get_execution_options().get("walk_first"))
+    return _PagePlan(query.order_by(*order).limit(limit + 1), listing, field, descending, walk_first)
 
 
 WALK_MS = 60  # how long a common keyword's page may walk the documents before the matches are collected
