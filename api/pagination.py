@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, PrivateAttr
-from sqlalchemy import Row, Select, tuple_
+from sqlalchemy import Row, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from api.errors import BadParameter
@@ -84,3 +84,10 @@ def keyset_page(
             row.at(encode_cursor(listing, row_key(row)))
     more = len(rows) > limit
     return page, encode_cursor(listing, row_key(page[-1])) if more else None
+
+
+def count_rows(session: Session, query: Select[Any]) -> int:
+    """How many rows a listing's query holds (GraphQL's ``totalCount``)."""
+    return int(
+        session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    )

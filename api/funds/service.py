@@ -76,6 +76,21 @@ def _touches_scope(scope: Scope) -> Any:
 
 
 def list_funds(session: Session, scope: Scope, *, q: str | None, cursor: str | None, limit: int) -> FundPage:
+    rows, next_cursor = keyset_page(
+        session,
+        funds_query(scope, q=q),
+        "special-funds",
+        [SpeFund.spe_fund_code],
+        cursor,
+        limit,
+        lambda r: _fund_row(r[0], r[1]),
+        lambda row: [row.code],
+    )
+    return FundPage(rows=rows, next_cursor=next_cursor)
+
+
+def funds_query(scope: Scope, *, q: str | None) -> Any:
+    """The special funds a listing holds, unordered (also counted for GraphQL's totalCount)."""
     query = (
         select(SpeFund, MofDiv.mof_div_name)
         .outerjoin(MofDiv, MofDiv.mof_div_code == SpeFund.mof_div_code)
@@ -87,17 +102,7 @@ def list_funds(session: Session, scope: Scope, *, q: str | None, cursor: str | N
         query = query.where(
             or_(SpeFund.spe_fund_name.contains(q, autoescape=True), SpeFund.spe_fund_code == q)
         )
-    rows, next_cursor = keyset_page(
-        session,
-        query,
-        "special-funds",
-        [SpeFund.spe_fund_code],
-        cursor,
-        limit,
-        lambda r: _fund_row(r[0], r[1]),
-        lambda row: [row.code],
-    )
-    return FundPage(rows=rows, next_cursor=next_cursor)
+    return query
 
 
 def _get_fund(session: Session, scope: Scope, code: str) -> tuple[SpeFund, str | None]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from api.pagination import Listed, keyset_page
@@ -53,6 +55,48 @@ def list_agencies(
     cursor: str | None,
     limit: int,
 ) -> AgencyPage:
+    query = agencies_query(scope, region=region, department=department, q=q)
+    page, next_cursor = keyset_page(
+        session,
+        query,
+        "agencies",
+        [Agency.mof_div_code, Agency.agency_code],
+        cursor,
+        limit,
+        _agency_row,
+        lambda row: [row.region, row.code],
+    )
+    return AgencyPage(rows=page, next_cursor=next_cursor)
+
+
+def _agency_row(r: Any) -> AgencyRow:
+    return AgencyRow(
+        region=r[0],
+        region_name=r[1],
+        code=r[2],
+        name=r[3],
+        department_code=r[4],
+        department_name=r[5],
+        agency_type=r[6],
+        unifsoc_cred_code=r[7],
+    )
+
+
+def agencies_by_key(
+    session: Session, scope: Scope, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], AgencyRow]:
+    """Units by (region, code), in one query: those the caller may see."""
+    query = agencies_query(scope, region=None, department=None, q=None)
+    rows = (
+        session.execute(query.where(tuple_(Agency.mof_div_code, Agency.agency_code).in_(keys)))
+        if keys
+        else []
+    )
+    return {(r[0], r[2]): _agency_row(r) for r in rows}
+
+
+def agencies_query(scope: Scope, *, region: str | None, department: str | None, q: str | None) -> Any:
+    """The units a listing holds, unordered (also counted for GraphQL's totalCount)."""
     dept = aliased(Agency)
     query = (
         select(
@@ -82,26 +126,7 @@ def list_agencies(
         query = query.where(Agency.dept_code == department)
     if q:
         query = query.where(or_(Agency.agency_name.contains(q, autoescape=True), Agency.agency_code == q))
-    page, next_cursor = keyset_page(
-        session,
-        query,
-        "agencies",
-        [Agency.mof_div_code, Agency.agency_code],
-        cursor,
-        limit,
-        lambda r: AgencyRow(
-            region=r[0],
-            region_name=r[1],
-            code=r[2],
-            name=r[3],
-            department_code=r[4],
-            department_name=r[5],
-            agency_type=r[6],
-            unifsoc_cred_code=r[7],
-        ),
-        lambda row: [row.region, row.code],
-    )
-    return AgencyPage(rows=page, next_cursor=next_cursor)
+    return query
 
 
 def list_projects(
@@ -115,7 +140,34 @@ def list_projects(
     cursor: str | None,
     limit: int,
 ) -> ProjectPage:
-    query = (
+    query = projects_query(scope, region=region, agency=agency, spe_fund=spe_fund, q=q)
+    page, next_cursor = keyset_page(
+        session,
+        query,
+        "projects",
+        [Project.mof_div_code, Project.pro_code],
+        cursor,
+        limit,
+        lambda r: ProjectRow(
+            region=r[0],
+            code=r[1],
+            name=r[2],
+            agency_code=r[3],
+            agency_name=r[4],
+            kind=r[5],
+            spe_fund_code=r[6],
+            start_year=r[7],
+        ),
+        lambda row: [row.region, row.code],
+    )
+    return ProjectPage(rows=page, next_cursor=next_cursor)
+
+
+def projects_query(
+    scope: Scope, *, region: str | None, agency: str | None, spe_fund: str | None, q: str | None
+) -> Any:
+    """The projects a listing holds, unordered (also counted for GraphQL's totalCount)."""
+    query: Any = (
         select(
             Project.mof_div_code,
             Project.pro_code,
@@ -144,23 +196,4 @@ def list_projects(
         query = query.where(Project.spe_fund_code == spe_fund)
     if q:
         query = query.where(or_(Project.pro_name.contains(q, autoescape=True), Project.pro_code == q))
-    page, next_cursor = keyset_page(
-        session,
-        query,
-        "projects",
-        [Project.mof_div_code, Project.pro_code],
-        cursor,
-        limit,
-        lambda r: ProjectRow(
-            region=r[0],
-            code=r[1],
-            name=r[2],
-            agency_code=r[3],
-            agency_name=r[4],
-            kind=r[5],
-            spe_fund_code=r[6],
-            start_year=r[7],
-        ),
-        lambda row: [row.region, row.code],
-    )
-    return ProjectPage(rows=page, next_cursor=next_cursor)
+    return query

@@ -114,15 +114,9 @@ def _payee_row(r: Any, pii: bool) -> PayeeRow:
 def list_payees(
     session: Session, scope: Scope, *, q: str | None, cursor: str | None, limit: int
 ) -> PayeePage:
-    query = _totals_query(scope)
-    if q:
-        by_name = Payee.name.contains(q, autoescape=True)
-        if not scope.pii:
-            by_name = by_name & Payee.is_person.is_(False)
-        query = query.where(or_(by_name, Payee.unifsoc_cred_code == q.upper(), Payee.payee_key == q))
     rows, next_cursor = keyset_page(
         session,
-        query,
+        payees_query(scope, q=q),
         "payees",
         [Payee.payee_key],
         cursor,
@@ -131,6 +125,26 @@ def list_payees(
         lambda row: [row.payee_id],
     )
     return PayeePage(rows=rows, next_cursor=next_cursor)
+
+
+def payees_query(scope: Scope, *, q: str | None) -> Any:
+    """The payees a listing holds, with their totals, unordered (also counted for GraphQL's totalCount).
+    Without clearance, a person cannot be found by name: a match would confirm who it is."""
+    query = _totals_query(scope)
+    if q:
+        by_name = Payee.name.contains(q, autoescape=True)
+        if not scope.pii:
+            by_name = by_name & Payee.is_person.is_(False)
+        query = query.where(or_(by_name, Payee.unifsoc_cred_code == q.upper(), Payee.payee_key == q))
+    return query
+
+
+def payees_by_id(session: Session, scope: Scope, payee_ids: list[str]) -> dict[str, PayeeRow]:
+    """Payees with what they received in the caller's jurisdiction, in one query."""
+    if not payee_ids:
+        return {}
+    rows = session.execute(_totals_query(scope).where(Payee.payee_key.in_(payee_ids)))
+    return {r[0].payee_key: _payee_row(r, scope.pii) for r in rows}
 
 
 def get_payee(session: Session, scope: Scope, payee_id: str) -> PayeeDetail:
