@@ -86,12 +86,10 @@ def agencies_by_key(
     session: Session, scope: Scope, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], AgencyRow]:
     """Units by (region, code), in one query: those the caller may see."""
+    if not keys:
+        return {}
     query = agencies_query(scope, region=None, department=None, q=None)
-    rows = (
-        session.execute(query.where(tuple_(Agency.mof_div_code, Agency.agency_code).in_(keys)))
-        if keys
-        else []
-    )
+    rows = session.execute(query.where(tuple_(Agency.mof_div_code, Agency.agency_code).in_(keys)))
     return {(r[0], r[2]): _agency_row(r) for r in rows}
 
 
