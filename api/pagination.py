@@ -17,6 +17,7 @@ from api.errors import BadParameter
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 T = TypeVar("T")
+L = TypeVar("L", bound="Listed")
 
 
 class Listed(BaseModel):
@@ -91,3 +92,17 @@ def count_rows(session: Session, query: Select[Any]) -> int:
     return int(
         session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     )
+
+
+def page_of(
+    rows: list[L], listing: str, key: Callable[[L], list[Any]], cursor: str | None, limit: int
+) -> tuple[list[L], str | None]:
+    """A page of rows already read and in ``key`` order (a region's children): the same cursors as a
+    listing paged in SQL."""
+    after = decode_cursor(listing, cursor, 1 if not rows else len(key(rows[0])), text=True)
+    if after is not None:
+        rows = [r for r in rows if key(r) > after]
+    page = rows[:limit]
+    for row in page:
+        row.at(encode_cursor(listing, key(row)))
+    return page, page[-1].cursor if len(rows) > limit else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.analysis.breakdown import Answer, Question, answer, roots
+from api.analysis.breakdown import Answer, Question, answer, answer_many, roots
 from api.analysis.dimensions import LEVELS, Dim, Filter, check_level, names, parse_filter, prefix_digits
 from api.analysis.measures import Measures, Sums, rate
 from api.errors import BadParameter, NotFound
@@ -209,6 +211,7 @@ class Drilldown(BaseModel):
     scope: ScopeInfo
     total: Measures
     rows: list[DrillRow]
+    row_count: int = Field(description="rows of the whole breakdown, over all pages")
     unattributed: Measures = Field(description="records the dimension does not attribute to any row")
     next_cursor: str | None
 
@@ -230,35 +233,108 @@ def drilldown(
     cursor: str | None,
     limit: int,
 ) -> Drilldown:
-    level_ = check_level(by, level)
-    coarser = by in LEVELS and by in filters and len(filters[by]) < prefix_digits(by, level_)
-    if by is not Dim.region and by in filters and not coarser:
-        raise BadParameter(
-            by.value, f"a breakdown by {by} filtered to one {by} has one row; drop one of them"
-        )
-    parsed = tuple(parse_filter(d, v) for d, v in filters.items())
     year = year or default_year(session)
     root, root_name = resolve_scope(session, scope, region)
-    if own_level and root is None:
+    ask = Drill(year, root, own_level, by, level, tuple(filters.items()), sort, cursor, limit)
+    return drilldowns(session, scope, [ask], {root: root_name} if root else {})[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """One drill-down page asked for, its region already resolved to one the caller may see."""
+
+    year: int
+    root: str | None
+    own_level: bool
+    by: Dim
+    level: int | None
+    filters: tuple[tuple[Dim, str], ...]
+    sort: str = "key"
+    cursor: str | None = None
+    limit: int = 50
+
+
+def drilldowns(
+    session: Session, scope: Scope, asks: Sequence[Drill], root_names: dict[str, str | None]
+) -> list[Drilldown]:
+    """Several drill-down pages: their questions go to the database together (:func:`answer_many`) and
+    their rows are named together, so a GraphQL page of parents costs a fixed number of queries."""
+    questions = [_question(ask) for ask in asks]
+    results = answer_many(session, scope, questions)
+    by_name = [
+        (q, list(r.rows))
+        for ask, q, r in zip(asks, questions, results, strict=True)
+        if _field(ask.sort) == "name"
+    ]
+    labels = _names_of(session, scope, by_name)
+    ordered = [
+        _order_rows(result, q, ask.sort, ask.cursor, labels.get((ask.by, q.year), {}))
+        for ask, q, result in zip(asks, questions, results, strict=True)
+    ]
+    pages = [
+        (q, [k for _, k, _ in keyed[: ask.limit]])
+        for ask, q, keyed in zip(asks, questions, ordered, strict=True)
+        if _field(ask.sort) != "name"
+    ]
+    for key, named in _names_of(session, scope, pages).items():
+        labels.setdefault(key, {}).update(named)
+    out = []
+    for ask, q, result, keyed in zip(asks, questions, results, ordered, strict=True):
+        assert q.by is not None
+        rows, next_cursor = _page_rows(keyed, q, ask.sort, ask.limit, labels.get((q.by, q.year), {}))
+        out.append(
+            Drilldown(
+                scope=ScopeInfo(
+                    year=q.year,
+                    region=q.root,
+                    region_name=root_names.get(q.root) if q.root else None,
+                    own_level=q.own_level,
+                    filters={f.dim.value: _filter_text(f) for f in q.filters},
+                    by=q.by.value,
+                    level=q.level if q.by in LEVELS else None,
+                ),
+                total=result.total.measures(),
+                rows=rows,
+                row_count=len(result.rows),
+                unattributed=result.unattributed.measures(),
+                next_cursor=next_cursor,
+            )
+        )
+    return out
+
+
+def _question(ask: Drill) -> Question:
+    filters = dict(ask.filters)
+    level = check_level(ask.by, ask.level)
+    coarser = ask.by in LEVELS and ask.by in filters and len(filters[ask.by]) < prefix_digits(ask.by, level)
+    if ask.by is not Dim.region and ask.by in filters and not coarser:
+        raise BadParameter(
+            ask.by.value, f"a breakdown by {ask.by} filtered to one {ask.by} has one row; drop one of them"
+        )
+    if ask.own_level and ask.root is None:
         raise BadParameter("own_level", "needs a region: the whole dataset has several top regions")
-    q = Question(year=year, root=root, own_level=own_level, filters=parsed, by=by, level=level_)
-    result = answer(session, scope, q)
-    rows, next_cursor = _page_rows(session, result, q, sort, cursor, limit, scope.pii)
-    return Drilldown(
-        scope=ScopeInfo(
-            year=year,
-            region=root,
-            region_name=root_name,
-            own_level=own_level,
-            filters={f.dim.value: _filter_text(f) for f in parsed},
-            by=by.value,
-            level=level_ if by in LEVELS else None,
-        ),
-        total=result.total.measures(),
-        rows=rows,
-        unattributed=result.unattributed.measures(),
-        next_cursor=next_cursor,
+    parsed = tuple(parse_filter(d, v) for d, v in ask.filters)
+    return Question(
+        year=ask.year, root=ask.root, own_level=ask.own_level, filters=parsed, by=ask.by, level=level
     )
+
+
+def _field(sort: str) -> str:
+    field = sort.removeprefix("-")
+    if field not in SORTS:
+        raise BadParameter("sort", f"one of {', '.join(SORTS)}, optionally prefixed with '-'")
+    return field
+
+
+def _names_of(
+    session: Session, scope: Scope, wanted: Sequence[tuple[Question, Sequence[str]]]
+) -> dict[tuple[Dim, int], dict[str, str | None]]:
+    """Names of the keys of several breakdowns: one lookup per dimension and year."""
+    keys: dict[tuple[Dim, int], set[str]] = {}
+    for q, ks in wanted:
+        assert q.by is not None
+        keys.setdefault((q.by, q.year), set()).update(ks)
+    return {(dim, year): names(session, dim, sorted(ks), year, scope.pii) for (dim, year), ks in keys.items()}
 
 
 def _filter_text(f: Filter) -> str:
@@ -276,23 +352,19 @@ def _sort_value(name: str | None, key: str, sums: Sums, field: str) -> Any:
     return getattr(sums, field)
 
 
-def _page_rows(
-    session: Session, result: Answer, q: Question, sort: str, cursor: str | None, limit: int, pii: bool
-) -> tuple[list[DrillRow], str | None]:
-    """Rows in the order ``sort`` asks for (ties by key), the page after ``cursor``, with their names."""
+def _order_rows(
+    result: Answer, q: Question, sort: str, cursor: str | None, labels: dict[str, str | None]
+) -> list[tuple[Any, str, Sums]]:
+    """Rows in the order ``sort`` asks for (ties by key), from the row after ``cursor`` on; ``labels``
+    holds every row's name when the order is by name."""
     descending = sort.startswith("-")
-    field = sort.removeprefix("-")
-    if field not in SORTS:
-        raise BadParameter("sort", f"one of {', '.join(SORTS)}, optionally prefixed with '-'")
-    assert q.by is not None
-    labels = names(session, q.by, result.rows.keys(), q.year, pii) if field == "name" else {}
+    field = _field(sort)
     keyed = sorted(
         ((_sort_value(labels.get(k), k, v, field), k, v) for k, v in result.rows.items()),
         key=lambda t: (t[0], t[1]),
         reverse=descending,
     )
-    listing = f"drilldown:{sort}"
-    after = decode_cursor(listing, cursor, 2)
+    after = decode_cursor(f"drilldown:{sort}", cursor, 2)
     if after is not None:
         try:
             mark = (Decimal(after[0]) if field == "execution_rate" else after[0], after[1])
@@ -304,19 +376,22 @@ def _page_rows(
             keyed = [t for t in keyed if ((t[0], t[1]) < mark if descending else (t[0], t[1]) > mark)]
         except TypeError:
             raise BadParameter("cursor", "not a cursor of this breakdown's order") from None
+    return keyed
+
+
+def _page_rows(
+    keyed: list[tuple[Any, str, Sums]], q: Question, sort: str, limit: int, labels: dict[str, str | None]
+) -> tuple[list[DrillRow], str | None]:
+    """The first ``limit`` of the ordered rows, named, each with its cursor."""
     page, more = keyed[:limit], len(keyed) > limit
-    if field != "name":
-        labels = names(session, q.by, [k for _, k, _ in page], q.year, pii)
-    rows = [
-        DrillRow(
-            key=k,
-            name=labels.get(k),
-            own_level=q.by is Dim.region and k == q.root,
-            measures=v.measures(),
+    rows = []
+    for value, key, sums in page:
+        row = DrillRow(
+            key=key,
+            name=labels.get(key),
+            own_level=q.by is Dim.region and key == q.root,
+            measures=sums.measures(),
         )
-        for _, k, v in page
-    ]
-    for row, (value, key, _) in zip(rows, page, strict=True):
-        row.at(encode_cursor(listing, [str(value) if isinstance(value, Decimal) else value, key]))
-    next_cursor = rows[-1].cursor if more and rows else None
-    return rows, next_cursor
+        row.at(encode_cursor(f"drilldown:{sort}", [str(value) if isinstance(value, Decimal) else value, key]))
+        rows.append(row)
+    return rows, rows[-1].cursor if more and rows else None

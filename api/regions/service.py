@@ -67,3 +67,24 @@ def get_region(session: Session, scope: Scope, code: str) -> Region:
     return Region(
         code=row[0], name=row[1], parent_code=row[2], level=row[3], ancestors=path, children=children
     )
+
+
+def regions_by_code(session: Session, scope: Scope, codes: list[str]) -> dict[str, RegionRow]:
+    """Regions the caller may see, by code, in one query."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        queries.regions_list(scope, parent=None, level=None, q=None).where(MofDiv.mof_div_code.in_(codes))
+    )
+    return {r[0]: RegionRow(code=r[0], name=r[1], parent_code=r[2], level=r[3]) for r in rows}
+
+
+def children_of(session: Session, scope: Scope, parents: list[str]) -> dict[str, list[RegionRow]]:
+    """The regions right below each of ``parents`` that the caller may see, by code, in one query."""
+    out: dict[str, list[RegionRow]] = {p: [] for p in parents}
+    if not parents:
+        return out
+    query = queries.regions_list(scope, parent=None, level=None, q=None)
+    for r in session.execute(query.where(MofDiv.parent_code.in_(parents)).order_by(MofDiv.mof_div_code)):
+        out[r[2]].append(RegionRow(code=r[0], name=r[1], parent_code=r[2], level=r[3]))
+    return out
