@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.analysis.dimensions import Dim
 from api.analysis.routes import drill_filters
-from api.analysis.service import resolve_scope
 from api.deps import get_scope, get_session
-from api.errors import BadParameter
 from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, OwnLevel, Region, Year
 from api.payments.service import (
     DetailPage,
@@ -22,6 +20,7 @@ from api.payments.service import (
     get_payment,
     list_payments,
     payment_details,
+    search_root,
 )
 from security.scope import Scope
 
@@ -71,13 +70,10 @@ def payments(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> PaymentPage:
-    root = resolve_scope(session, scope, region)[0] if region or own_level or scope.region else None
-    if own_level and root is None:
-        raise BadParameter("own_level", "needs a region: the whole dataset has several top regions")
     search = PaymentSearch(
         q=q,
         year=year,
-        region=root,
+        region=search_root(session, scope, region, own_level),
         own_level=own_level,
         filters=filters,
         payee_type=payee_type,

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, aliased
 from api.analysis.breakdown import payments_query, subtree_codes
 from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
-from api.pagination import Listed, decode_cursor, encode_cursor
+from api.pagination import Listed, count_rows, decode_cursor, encode_cursor
 from connectors.ingest.convert import BadValue, format_amount, parse_amount
 from schema.derived import PaymentText, ScopeRollup, payment_fts
 from schema.models import Agency, BgtAdj, BgtInfo, MofDiv, PayDetail, PayVoucher, Project
@@ -107,6 +107,42 @@ class PaymentSearch(BaseModel):
     max_amount: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+
+def search_root(session: Session, scope: Scope, region: str | None, own_level: bool) -> str | None:
+    """The region a search is limited to: one the caller may see (else 404); none for the whole dataset."""
+    from api.analysis.service import resolve_scope
+
+    root = resolve_scope(session, scope, region)[0] if region or own_level or scope.region else None
+    if own_level and root is None:
+        raise BadParameter("own_level", "needs a region: the whole dataset has several top regions")
+    return root
+
+
+def count_payments_many(session: Session, scope: Scope, searches: Sequence[PaymentSearch]) -> list[int]:
+    """How many payments each search finds (GraphQL's ``totalCount``): one ``UNION ALL`` of counts for
+    searches without a keyword, each keyword search alone."""
+    counts = [0] * len(searches)
+    plain: list[int] = []
+    for i, s in enumerate(searches):
+        if s.q is None:
+            plain.append(i)
+        else:
+            query = search_query(session, scope, s)[0].with_only_columns(PayVoucher.pay_cert_id)
+            counts[i] = count_rows(session, query)
+    for start in range(0, len(plain), UNION_TERMS):
+        chunk = plain[start : start + UNION_TERMS]
+        terms = [
+            select(func.count(), literal(n, Integer)).select_from(
+                search_query(session, scope, searches[i])[0]
+                .with_only_columns(PayVoucher.pay_cert_id)
+                .subquery()
+            )
+            for n, i in enumerate(chunk)
+        ]
+        for count, n in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
+            counts[chunk[n]] = int(count)
+    return counts
 
 
 def _fen(parameter: str, value: str | None) -> int | None:
