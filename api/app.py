@@ -9,6 +9,7 @@ from api import errors
 from api.analysis.routes import router as analysis_router
 from api.cache import CacheSettings, ResponseCache
 from api.funds.routes import router as funds_router
+from api.graphql.schema import GraphQLSettings, graphql_router
 from api.health import router as health_router
 from api.indicators.routes import router as indicators_router
 from api.orgs.routes import router as orgs_router
@@ -19,11 +20,13 @@ from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
 
 DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a region: when money was allocated,
-to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are decimal strings in yuan."""
+to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are decimal strings in yuan.
+The same questions, nested in one request, are answered by GraphQL at `POST /graphql`."""
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
-    """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names)."""
+def create_app(engine: Engine | None = None, graphql: GraphQLSettings | None = None) -> FastAPI:
+    """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names); GraphQL's
+    guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings)."""
     from schema.db import default_engine
 
     app = FastAPI(
@@ -44,4 +47,5 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(regions_router)
     app.include_router(orgs_router)
     app.include_router(reference_router)
+    app.include_router(graphql_router(graphql))
     return app

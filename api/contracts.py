@@ -1,4 +1,5 @@
-"""The committed contracts: ``openapi/openapi.json`` generated from the code (``make contracts``)."""
+"""The committed contracts, generated from the code (``make contracts``): ``openapi/openapi.json`` and
+``openapi/schema.graphql``."""
 
 from __future__ import annotations
 
@@ -9,16 +10,24 @@ import orjson
 from api.app import create_app
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+GRAPHQL = OPENAPI.parent / "schema.graphql"
 
 
 def openapi_document() -> bytes:
     return orjson.dumps(create_app().openapi(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+def graphql_document() -> str:
+    from api.graphql.schema import GraphQLSettings, make_schema
+
+    return make_schema(GraphQLSettings()).as_str() + "\n"
+
+
 def write() -> None:
     OPENAPI.parent.mkdir(exist_ok=True)
     OPENAPI.write_bytes(openapi_document())
-    print(f"wrote {OPENAPI}")
+    GRAPHQL.write_text(graphql_document(), encoding="utf-8")
+    print(f"wrote {OPENAPI} and {GRAPHQL}")
 
 
 if __name__ == "__main__":

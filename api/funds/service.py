@@ -22,7 +22,7 @@ from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.analysis.measures import Measures
 from api.analysis.service import default_year, resolve_scope
 from api.errors import NotFound
-from api.pagination import Listed, decode_cursor, encode_cursor, keyset_page
+from api.pagination import Listed, keyset_page, page_of
 from connectors.ingest.convert import format_amount
 from schema.models import BgtAdj, BgtInfo, MofDiv, PayVoucher, RegionClosure, SpeFund, SpeFundAlloc
 from security.scope import Scope
@@ -173,7 +173,7 @@ class _Region:
     first_paid_on: date | None = None
 
 
-class FlowRow(BaseModel):
+class FlowRow(Listed):
     region: str
     region_name: str | None
     level: int | None = Field(description="1 province, 2 city, 3 county, 4 township")
@@ -214,6 +214,7 @@ class Flow(BaseModel):
     year: int
     levels: list[LevelTotals] = Field(description="the rows summed per region level")
     rows: list[FlowRow]
+    row_count: int = Field(description="regions of the whole flow, over all pages")
     next_cursor: str | None
 
 
@@ -315,19 +316,14 @@ def flow(
     }
     levels = _levels([(regions[c], info.get(c, (None, None))[1]) for c in visible])
     rows = [_flow_row(c, regions[c], *info.get(c, (None, None))) for c in sorted(visible)]
-    listing = f"flow:{code}:{year}"
-    after = decode_cursor(listing, cursor, 1, text=True)
-    start = (
-        0 if after is None else next((i for i, r in enumerate(rows) if r.region > str(after[0])), len(rows))
-    )
-    page = rows[start : start + limit]
-    more = start + limit < len(rows)
+    page, next_cursor = page_of(rows, f"flow:{code}:{year}", lambda r: [r.region], cursor, limit)
     return Flow(
         fund=_fund_row(fund, region_name),
         year=year,
         levels=levels,
         rows=page,
-        next_cursor=encode_cursor(listing, [page[-1].region]) if more and page else None,
+        row_count=len(rows),
+        next_cursor=next_cursor,
     )
 
 

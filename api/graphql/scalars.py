@@ -1,4 +1,5 @@
-"""``Money``: an amount in yuan, as a decimal string with two decimals; never a float."""
+"""``Money``: an amount in yuan, as a decimal string with two decimals; never a float. The schema maps
+the ``Money`` type to the ``MONEY`` scalar (``StrawberryConfig.scalar_map``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def _parse(value: Any) -> str:
         raise ValueError(f"Money: {exc}") from None
 
 
-Money = strawberry.scalar(
-    NewType("Money", str),
+Money = NewType("Money", str)
+MONEY = strawberry.scalar(
     name="Money",
     description='An amount in yuan as a decimal string with two decimals ("1234.50"): exact, never a float.',
     serialize=str,

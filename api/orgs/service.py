@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from api.errors import NotFound
 from api.pagination import Listed, keyset_page
 from schema.models import Agency, MofDiv, Project
 from security.scope import Scope
@@ -146,16 +147,7 @@ def list_projects(
         [Project.mof_div_code, Project.pro_code],
         cursor,
         limit,
-        lambda r: ProjectRow(
-            region=r[0],
-            code=r[1],
-            name=r[2],
-            agency_code=r[3],
-            agency_name=r[4],
-            kind=r[5],
-            spe_fund_code=r[6],
-            start_year=r[7],
-        ),
+        _project_row,
         lambda row: [row.region, row.code],
     )
     return ProjectPage(rows=page, next_cursor=next_cursor)
@@ -195,3 +187,25 @@ def projects_query(
     if q:
         query = query.where(or_(Project.pro_name.contains(q, autoescape=True), Project.pro_code == q))
     return query
+
+
+def get_project(session: Session, scope: Scope, region: str, code: str) -> ProjectRow:
+    """One project the caller may see (its region and code), else a 404."""
+    query = projects_query(scope, region=region, agency=None, spe_fund=None, q=None)
+    r = session.execute(query.where(Project.pro_code == code)).first()
+    if r is None:
+        raise NotFound(f"no project {region}:{code}")
+    return _project_row(r)
+
+
+def _project_row(r: Any) -> ProjectRow:
+    return ProjectRow(
+        region=r[0],
+        code=r[1],
+        name=r[2],
+        agency_code=r[3],
+        agency_name=r[4],
+        kind=r[5],
+        spe_fund_code=r[6],
+        start_year=r[7],
+    )
