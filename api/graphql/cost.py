@@ -31,7 +31,15 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 # fields answered one object at a time (the DataLoader still deduplicates them)
-WEIGHTS = {"downstream": 50, "upstream": 20, "flow": 50, "byYear": 10, "byRegion": 10, "byAgency": 10}
+WEIGHTS = {
+    "downstream": 50,
+    "upstream": 20,
+    "flow": 50,
+    "years": 20,
+    "byYear": 10,
+    "byRegion": 10,
+    "byAgency": 10,
+}
 TOTAL_COUNT = 5  # a count query per connection (batched for nested payments)
 
 

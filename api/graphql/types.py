@@ -938,6 +938,13 @@ class LevelTotals:
     paid: Money
 
 
+@strawberry.type
+class FundYear:
+    year: int
+    allocated: Money = strawberry.field(description="分配方案 lines of the year")
+    measures: Measures
+
+
 @strawberry.type(description="专项资金: a special fund")
 class SpecialFund:
     code: str
@@ -952,7 +959,15 @@ class SpecialFund:
 
     @staticmethod
     def of(f: funds.FundRow) -> SpecialFund:
-        return SpecialFund(**f.model_dump())
+        return SpecialFund(**f.model_dump(include=set(funds.FundRow.model_fields)))
+
+    @strawberry.field(description="Each year of the fund: what was allocated and its measures")
+    async def years(self, info: Ctx) -> list[FundYear]:
+        fund = await info.context.call(funds.get_fund, self.code)
+        return [
+            FundYear(year=y.year, allocated=Money(y.allocated), measures=Measures.of(y.measures))
+            for y in fund.years
+        ]
 
     @strawberry.field(description="Allocation plan vs indicators vs payments per region, one fund at a time")
     async def flow(
