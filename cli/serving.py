@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (the service is stateless).")] = 1,
 ) -> None:
-    """Serve the oversight API (REST under /v1, docs at /docs, health at /healthz)."""
+    """Serve the oversight API (REST under /v1, GraphQL at /graphql, docs at /docs, health at /healthz)."""
     import uvicorn
 
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs)")
@@ -50,4 +51,7 @@ def demo_command(
     if run_load(batch, source="demo") is None:
         raise typer.Exit(2)
     if serve:
+        # the demo is for exploring: GraphQL introspection and its GraphiQL page are on (off by default)
+        os.environ.setdefault("OVERSIGHT_GRAPHQL_INTROSPECTION", "true")
+        console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in the browser)")
         serve_command(host=host, port=port)

@@ -8,10 +8,12 @@ import pytest
 import typer.main
 
 from api.cache import CacheSettings
+from api.graphql.schema import GraphQLSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
 
+SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
@@ -34,8 +36,8 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 @pytest.mark.parametrize(
     "variable",
     [
-        f"OVERSIGHT_{name.upper()}"
-        for cls in (DatabaseSettings, PseudonymSettings, CacheSettings)
+        f"{cls.model_config['env_prefix']}{name.upper()}"
+        for cls in SETTINGS
         for name in cls.model_fields
     ],
 )
@@ -43,6 +45,6 @@ def test_every_setting_is_in_the_readme(variable: str) -> None:
     assert f"`{variable}`" in README, f"document {variable} in the README's settings table"
 
 
-@pytest.mark.parametrize("cls", [DatabaseSettings, PseudonymSettings, CacheSettings])
+@pytest.mark.parametrize("cls", SETTINGS)
 def test_every_setting_has_a_description(cls: type) -> None:
     assert all(field.description for field in cls.model_fields.values())  # type: ignore[attr-defined]
