@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import load, queries
+from bench import graphql, load, queries
 
-BENCHMARKS = {"load": load.main, "queries": queries.main}
+BENCHMARKS = {"load": load.main, "queries": queries.main, "graphql": graphql.main}
 
 
 def main() -> None:

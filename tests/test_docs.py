@@ -35,11 +35,7 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 
 @pytest.mark.parametrize(
     "variable",
-    [
-        f"{cls.model_config['env_prefix']}{name.upper()}"
-        for cls in SETTINGS
-        for name in cls.model_fields
-    ],
+    [f"{cls.model_config['env_prefix']}{name.upper()}" for cls in SETTINGS for name in cls.model_fields],
 )
 def test_every_setting_is_in_the_readme(variable: str) -> None:
     assert f"`{variable}`" in README, f"document {variable} in the README's settings table"

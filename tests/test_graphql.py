@@ -87,8 +87,15 @@ def test_drill_paths_give_the_figures_of_rest(client: TestClient, year: int) -> 
         walk = data(client, NAVIGATION, region=region, year=year)["region"]
         whole = rest(client, "/v1/summary", region=region, year=year)["total"]["measures"]
         assert snake(walk["totals"]) == whole
-        depts = rest(
-            client, "/v1/drilldown", region=region, year=year, by="department", sort="-paid", limit=4
+        depts = rest(  # a region's departments are its own level's (本级)
+            client,
+            "/v1/drilldown",
+            region=region,
+            own_level="true",
+            year=year,
+            by="department",
+            sort="-paid",
+            limit=4,
         )
         assert walk["departments"]["totalCount"] == depts["row_count"]
         got = nodes(walk["departments"])
@@ -159,6 +166,20 @@ query D($by: Dimension!, $region: String, $year: Int, $filter: DrillFilter, $aft
   }}
 }}
 """
+
+
+def test_departments_of_the_whole_subtree_on_request(client: TestClient, year: int) -> None:
+    g = data(
+        client,
+        f'query($y: Int!) {{ region(code: "{PROVINCE}", year: $y) {{ departments(ownLevel: false, first: 3) '
+        f"{{ totalCount edges {{ node {{ key totals {{ {MEASURES} }} }} }} }} }} }}",
+        y=year,
+    )["region"]["departments"]
+    r = rest(client, "/v1/drilldown", region=PROVINCE, year=year, by="department", sort="-paid", limit=3)
+    assert g["totalCount"] == r["row_count"]
+    assert [(d["key"], snake(d["totals"])) for d in nodes(g)] == [
+        (x["key"], x["measures"]) for x in r["rows"]
+    ]
 
 
 @pytest.mark.parametrize(

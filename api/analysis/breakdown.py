@@ -90,6 +90,9 @@ class _Plan:
 
 
 UNION_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
+# One instance of each type for every CAST and literal: SQLAlchemy memoizes a type's cache key per instance,
+# and a new instance in every term of a wide UNION made the cache key cost more than the query.
+FEN, TEXT, TERM = BigInteger(), String(), Integer()
 
 
 def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -> list[Answer]:
@@ -108,7 +111,7 @@ def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -
     for start in range(0, len(plans), UNION_TERMS):
         chunk = plans[start : start + UNION_TERMS]
         terms = [
-            plan.query.add_columns(literal(n, Integer).label("term")).subquery().select()
+            plan.query.add_columns(literal(n, TERM).label("term")).subquery().select()
             for n, (_, plan) in enumerate(chunk)
         ]
         rows: dict[int, list[Any]] = {n: [] for n in range(len(chunk))}
@@ -174,7 +177,7 @@ def _from_scope_rollup(session: Session, scope: Scope, q: Question) -> _Plan:
     tin = literal(0) if whole else func.sum(s.transfer_in_fen)
     tout = literal(0) if whole else func.sum(s.transfer_out_fen)
     query = select(
-        cast(key, String) if q.by is not None else cast(null(), String),
+        cast(key, TEXT) if q.by is not None else cast(null(), TEXT),
         *_as_fen(
             func.sum(s.budget_fen),
             tin,
@@ -193,7 +196,7 @@ def _from_scope_rollup(session: Session, scope: Scope, q: Question) -> _Plan:
 
 def _as_fen(*measures: Any) -> list[Any]:
     """Sums as whole numbers of one type, so that the terms of a UNION agree on PostgreSQL."""
-    return [cast(m, BigInteger) for m in measures]
+    return [cast(m, FEN) for m in measures]
 
 
 def _collect(rows: Sequence[Any], grouped: bool) -> Answer:
@@ -254,18 +257,26 @@ def _region_grain_query(q: Question, model: Any) -> Select[Any]:
     pair, ungrouped: the caller groups them."""
     region, rec_div = model.mof_div_code, model.rec_div_code
     transfer = model.transfer_fen
+    joins: list[tuple[Any, ColumnElement[bool]]] = []
     if q.root is None:
         inside = region.is_not(None)
         tin_cond: ColumnElement[bool] = literal(False)
         tout_cond: ColumnElement[bool] = literal(False)
         where_scope: ColumnElement[bool] = literal(True)
     else:
+        # The scope picks rows through the indexes (IN the subtree); each measure then asks whether its
+        # row's regions are inside by one closure row joined per region, not by a subquery per measure.
         sub = subtree(q.root)
-        inside = region.in_(sub)
-        rec_inside = rec_div.in_(sub)
+        issuer, receiver = aliased(RegionClosure), aliased(RegionClosure)
+        joins = [
+            (issuer, and_(issuer.ancestor == q.root, issuer.descendant == region)),
+            (receiver, and_(receiver.ancestor == q.root, receiver.descendant == rec_div)),
+        ]
+        inside = issuer.descendant.is_not(None)
+        rec_inside = receiver.descendant.is_not(None)
         tin_cond = and_(rec_div.is_not(None), rec_inside, ~inside)
         tout_cond = and_(rec_div.is_not(None), inside, ~rec_inside)
-        where_scope = or_(inside, rec_inside)
+        where_scope = or_(region.in_(sub), rec_div.in_(sub))
         if q.own_level:
             inside = region == q.root
             tin_cond = and_(tin_cond, rec_div == q.root)
@@ -286,11 +297,16 @@ def _region_grain_query(q: Question, model: Any) -> Select[Any]:
     columns = _cell_columns(model)
     conditions += [f.condition(columns, region) for f in q.filters]
     if q.by is Dim.region:
-        return select(region, rec_div, *measures).where(*conditions)
-    if q.by is None:
-        return select(cast(null(), String), *measures).where(*conditions)
-    key = _cell_key(q.by, q.level, model)  # one expression in both clauses, or PostgreSQL refuses it
-    return select(cast(key, String), *measures).where(*conditions).group_by(key)
+        query = select(region, rec_div, *measures)
+    elif q.by is None:
+        query = select(cast(null(), TEXT), *measures)
+    else:
+        key = _cell_key(q.by, q.level, model)  # one expression in both clauses, or PostgreSQL refuses it
+        query = select(cast(key, TEXT), *measures).group_by(key)
+    query = query.select_from(model)
+    for closure, on in joins:
+        query = query.outerjoin(closure, on)
+    return query.where(*conditions)
 
 
 def _from_region_grain(q: Question, model: Any) -> _Plan:

@@ -352,10 +352,12 @@ class Region:
         return await _totals(info, self.year, self.code, Dim.fund_type if fund_type else None, fund_type)
 
     @strawberry.field(
-        description="主管部门 of its subtree (or of its own level), as a drill-down by department"
+        description="Its departments (主管部门): by default its own level's (本级), as "
+        "/v1/drilldown?region=code&own_level=true&by=department; ownLevel: false adds the departments of "
+        "every region below it"
     )
     async def departments(
-        self, info: Ctx, sort: Sort = "-paid", own_level: bool = False, first: First = 50, after: After = None
+        self, info: Ctx, sort: Sort = "-paid", own_level: bool = True, first: First = 50, after: After = None
     ) -> Connection[Department]:
         d = await _drill(info, self.year, self.code, Dim.department, {}, sort, first, after, own_level)
         return connection(

@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    Integer,
     Select,
     String,
     any_,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from api.analysis.breakdown import payments_query, subtree_codes
+from api.analysis.breakdown import TERM, UNION_TERMS, payments_query, subtree_codes
 from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
 from api.pagination import Listed, count_rows, decode_cursor, encode_cursor
@@ -133,7 +132,7 @@ def count_payments_many(session: Session, scope: Scope, searches: Sequence[Payme
     for start in range(0, len(plain), UNION_TERMS):
         chunk = plain[start : start + UNION_TERMS]
         terms = [
-            select(func.count(), literal(n, Integer)).select_from(
+            select(func.count(), literal(n, TERM)).select_from(
                 search_query(session, scope, searches[i])[0]
                 .with_only_columns(PayVoucher.pay_cert_id)
                 .subquery()
@@ -307,7 +306,6 @@ class _PagePlan:
     walk_first: bool
 
 
-UNION_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
 
 
 def list_payments_many(
@@ -336,7 +334,7 @@ def list_payments_many(
         for start in range(0, len(members), UNION_TERMS):
             chunk = members[start : start + UNION_TERMS]
             terms = [
-                plans[i].query.add_columns(literal(n, Integer).label("term")).subquery().select()
+                plans[i].query.add_columns(literal(n, TERM).label("term")).subquery().select()
                 for n, i in enumerate(chunk)
             ]
             for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
