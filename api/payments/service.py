@@ -306,8 +306,6 @@ class _PagePlan:
     walk_first: bool
 
 
-
-
 def list_payments_many(
     session: Session,
     scope: Scope,
