@@ -19,11 +19,14 @@ def get_engine(request: Request) -> Engine:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One request, one transaction, opened and closed here; services never commit. On PostgreSQL no
-    statement of it may run longer than ``OVERSIGHT_STATEMENT_TIMEOUT_MS``."""
+    statement of it may run longer than ``OVERSIGHT_STATEMENT_TIMEOUT_MS``, and none is JIT-compiled: the
+    planner's cost of a wide rollup sum or of a GraphQL level's UNION passes ``jit_above_cost``, and
+    compiling took 200 ms where running took 20 (bench/RESULTS.md, GraphQL)."""
     engine = request.app.state.engine
     with Session(engine) as session, session.begin():
         if engine.dialect.name == "postgresql":
             session.execute(text(f"SET LOCAL statement_timeout = {statement_timeout_ms()}"))
+            session.execute(text("SET LOCAL jit = off"))
         yield session
 
 
