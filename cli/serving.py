@@ -22,7 +22,7 @@ def serve_command(
 
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:served_app",
         factory=True,
         host=host,
         port=port,
