@@ -84,18 +84,22 @@ def test_keyword_search_equals_a_brute_force_scan(client: TestClient, warehouse:
         assert in_order == expected, word
 
 
+@pytest.mark.parametrize("region", ["410100000", "410102000"])  # a city (224 regions), a district (15)
 @pytest.mark.parametrize("length", [1, 2, 3, 4])
 def test_keyword_search_with_filters_across_pages(
-    client: TestClient, warehouse: oracle.Warehouse, length: int
+    client: TestClient, warehouse: oracle.Warehouse, demo_engine: Engine, length: int, region: str
 ) -> None:
+    """In a small scope PostgreSQL reads the documents by their region: a district's region by region,
+    merged in match order, a larger subtree's all at once, sorted."""
     word = "办公用品"[:length] if length > 1 else "费"
-    region = "410100000"
     expected = oracle.search(warehouse, word, year=2025, root=region)
     rows = every_page(client, {"q": word, "year": 2025, "region": region}, limit=7)
     got = [r["pay_cert_id"] for r in rows]
     assert len(got) == len(set(got))
     assert sorted(got) == expected
     assert all(r["fiscal_year"] == 2025 for r in rows)
+    position = {pay_cert_id: n for n, (_, pay_cert_id, _) in enumerate(match_order(demo_engine))}
+    assert [position[g] for g in got] == sorted(position[g] for g in got)
 
 
 def test_filters_combine(client: TestClient, warehouse: oracle.Warehouse) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
@@ -178,7 +179,16 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
     whether the filters leave few payments (then a page is best sorted from them, see list_payments)."""
     filters: tuple[Filter, ...] = tuple(parse_filter(d, v) for d, v in s.filters.items())
     regions = subtree_codes(session, s.region) if s.region and not s.own_level else None
-    query, _ = payments_query(scope, s.year, s.region, s.own_level, filters, regions=regions)
+    q = check_keyword(s.q)
+    narrow = _narrow(session, s)
+    only_regions = None  # a small subtree whose documents are read by their own region
+    if q is not None and narrow and not (NARROWING & set(s.filters)):
+        only_regions = [s.region] if s.region and s.own_level else regions
+    merged = _merged(session, only_regions)
+    # merged: the documents' own region stands for the payment's (the same column, copied), and the
+    # planner, not knowing that, would count the subtree's share twice and think a page the whole result
+    root = None if merged else s.region
+    query, _ = payments_query(scope, s.year, root, s.own_level, filters, regions=regions)
     p = PayVoucher
     if s.payee_type:
         query = query.where(p.payee_type == s.payee_type)
@@ -197,14 +207,9 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
         query = query.where(p.vou_date <= s.date_to)
     if s.date_from and s.date_to and s.date_from > s.date_to:
         raise BadParameter("date_from", "is after date_to")
-    q = check_keyword(s.q)
-    narrow = _narrow(session, s)
     if q is None:
         return query, None, narrow
     if narrow:
-        only_regions = regions if not (NARROWING & set(s.filters)) else None
-        if s.region and s.own_level:
-            only_regions = [s.region] if not (NARROWING & set(s.filters)) else None
         return (*_narrow_keyword(session, query, q, only_regions), narrow)
     if s.region and s.own_level:
         regions = [s.region]
@@ -229,6 +234,18 @@ def _narrow(session: Session, s: PaymentSearch) -> bool:
     return int(session.execute(count).scalar_one()) < NARROW
 
 
+MERGED_REGIONS = 64  # a subtree of at most this many regions is read region by region, merged in match order
+
+
+def _merged(session: Session, regions: list[str] | None) -> bool:
+    """PostgreSQL: whether a small scope's documents are read region by region, merged in match order."""
+    return (
+        session.get_bind().dialect.name == "postgresql"
+        and regions is not None
+        and len(regions) <= MERGED_REGIONS
+    )
+
+
 def _narrow_keyword(
     session: Session, query: Select[Any], q: str, regions: list[str] | None
 ) -> tuple[Select[Any], Any]:
@@ -236,11 +253,20 @@ def _narrow_keyword(
 
     SQLite: the filtered payments form a subquery fenced with OFFSET 0, so the planner cannot start from
     the documents. PostgreSQL: when the set is a region subtree, the documents are read by their own
-    region (one index range per region, no lookup per payment); otherwise (a unit, a project…) the few
-    payment ids are fetched first and handed back as one array parameter."""
+    region (one index range per region, no lookup per payment), each region's in match order and the
+    regions merged, so that a page in match order stops at its last row; otherwise (a unit, a project…)
+    the few payment ids are fetched first and handed back as one array parameter."""
     t = PaymentText
     p = PayVoucher
     if session.get_bind().dialect.name == "postgresql":
+        if regions is not None and _merged(session, regions):
+            exact = _exact(session, q)
+            each = [
+                select(t.id, t.pay_cert_id).where(t.mof_div_code == r, exact).order_by(t.id) for r in regions
+            ]
+            documents = union_all(*each).subquery("documents")
+            narrowed = query.join(documents, documents.c.pay_cert_id == p.pay_cert_id)
+            return narrowed.execution_options(merged_regions=True), documents.c.id
         if regions is not None:
             narrowed = query.join(t, t.pay_cert_id == p.pay_cert_id).where(t.mof_div_code.in_(regions))
         else:
@@ -278,7 +304,11 @@ def list_payments(
     query = query.with_only_columns(
         PayVoucher.pay_cert_id.label("id"), *(k.label(f"k{i}") for i, k in enumerate(keys))
     )
-    if narrow:
+    if field == "match" and query.get_execution_options().get("merged_regions"):
+        # each region's documents in match order from its index, merged: the page stops at its last row
+        # (a bitmap scan, the planner's guess, reads and sorts every document of the subtree first)
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    elif narrow:
         # Few payments: take them first and sort them, rather than walk an index in the listing's
         # order and skip everything outside the scope (the planners' guess when a scope is a subtree).
         fenced = query.offset(0).subquery("narrowed")
