@@ -143,6 +143,18 @@ def _common(session: Session, exact: ColumnElement[bool], q: str) -> bool:
     return int(session.execute(select(func.count()).select_from(probe)).scalar_one()) >= COMMON
 
 
+def _pg_trigram(q: str) -> bool:
+    """Whether pg_trgm can narrow a search for ``q``: it takes trigrams from runs of letters and digits
+    only (CJK characters count), so ``石**`` (a masked name) or ``6〕9`` would have the index hand back
+    nearly every document."""
+    run = 0
+    for ch in q:
+        run = run + 1 if ch.isalnum() else 0
+        if run >= TRIGRAM:
+            return True
+    return False
+
+
 def with_keyword(
     session: Session, query: Select[Any], q: str, regions: list[str] | None = None
 ) -> tuple[Select[Any], Any]:
@@ -151,8 +163,9 @@ def with_keyword(
     On SQLite a keyword of 3+ characters is looked up in the FTS5 trigram index, which hands back
     documents in rowid order, so a page in match order stops after its last row however common the
     keyword. On PostgreSQL the pg_trgm index serves the LIKE, and a page in match order is found window
-    by window (see _by_windows). A shorter keyword has no trigram: documents are read in order and tested
-    until the page is full. Every path ends with the exact substring test. ``regions`` (the scope's
+    by window (see _by_windows). A shorter keyword has no trigram (on PostgreSQL, neither has one without
+    three letters or digits in a row, see _pg_trigram): documents are read in order and tested until the
+    page is full. Every path ends with the exact substring test. ``regions`` (the scope's
     subtree, when the search names one) is tested on the document's own region as well, before the
     payment is read."""
     t = PaymentText
@@ -161,7 +174,7 @@ def with_keyword(
     if session.get_bind().dialect.name == "postgresql":
         if regions is not None:
             query = query.where(t.mof_div_code.in_(regions))
-        if len(q) < TRIGRAM:
+        if not _pg_trigram(q):
             session.execute(text("SET LOCAL enable_bitmapscan = off"))  # no index to collect with
         else:
             query = query.execution_options(trigram_keyword=q)
@@ -347,6 +360,7 @@ def list_payments(
 
 
 WINDOW = 20_000  # documents a keyword's page reads in match order before it asks the trigram index
+PROBE = 4  # times the rest of a page that is asked of the trigram index, for a closer bound
 
 
 def _by_windows(session: Session, query: Select[Any], key: Any, after: int | None, wanted: int) -> list[Any]:
@@ -356,16 +370,20 @@ def _by_windows(session: Session, query: Select[Any], key: Any, after: int | Non
 
     1. The next ``WINDOW`` documents in match order are read in order and tested. A keyword in more than
        a few documents in a thousand fills its page here.
-    2. Otherwise the trigram index is asked for the ``rest`` matches beyond the window, in no order: a
-       bitmap scan reads the table in its physical order and stops at the ``rest``-th match, so this is
-       cheap however many documents match. Their largest key ``bound`` shows that at least ``rest``
-       matches lie in (window, bound], so the first ``rest`` beyond the window all do.
-    3. Those are read in order from that range alone: the BRIN index on ``payment_text.id`` confines
-       the trigram index's candidates to the range's table pages.
+    2. Otherwise the trigram index is asked for ``PROBE`` times the ``rest`` of the page beyond the
+       window, in no order: a bitmap scan reads the table in its physical order and stops when it has
+       them, so this is cheap however many documents match. The ``rest``-th smallest of their keys,
+       ``bound``, shows that at least ``rest`` matches lie in (window, bound], so the first ``rest``
+       beyond the window all do. (Asking for more than ``rest`` brings ``bound`` closer to the page's
+       true end where physical order strays a little from match order.)
+    3. Those are read in order from that range alone: a short range (up to ``WINDOW`` ids) like the
+       window; in a longer one the trigram bitmap is ANDed with the BRIN index on ``payment_text.id``,
+       so only the range's table pages that hold candidates are read (the planner, expecting the
+       matches spread evenly, would read the whole range in order).
 
-    The documents are written in match order, so physical order follows it and ``bound`` lies close to
-    the page's true end; that is why this is fast, never why it is right. A table whose physical order
-    has drifted (documents rewritten by later loads) only widens the range of step 3."""
+    The documents are written in match order, so physical order follows it closely and ``bound`` lies
+    near the page's true end; that is why this is fast, never why it is right. A table whose physical
+    order has drifted (documents rewritten by later loads) only widens the range of step 3."""
     if after is None:
         first = session.execute(select(func.min(PaymentText.id))).scalar_one()
         if first is None:
@@ -377,17 +395,31 @@ def _by_windows(session: Session, query: Select[Any], key: Any, after: int | Non
     if rest == 0:
         return found
     beyond = query.where(key > end)
-    savepoint = session.begin_nested()  # rolled back: it undoes the settings
+    probe = _from_trigram_bitmap(session, beyond.limit(PROBE * rest))
+    keys = sorted(row[1] for row in probe)
+    if len(probe) < PROBE * rest:  # every match beyond the window
+        return found + sorted(probe, key=lambda row: row[1])[:rest]
+    bound = keys[rest - 1]
+    page = beyond.where(key <= bound).order_by(key).limit(rest)
+    if bound - end <= WINDOW:  # a short range: read in order, as the window was
+        return found + list(session.execute(page).all())
+    # a long one, in which the planner would expect the matches spread evenly and read it in order
+    return found + _from_trigram_bitmap(session, page)
+
+
+def _from_trigram_bitmap(session: Session, query: Select[Any]) -> list[Any]:
+    """Rows of ``query`` with the documents taken from a bitmap of the trigram index (ANDed with the
+    BRIN index where the query names a range of ids): sequential and plain index scans disabled, and
+    parallel workers, whose pages come back out of order. The savepoint, rolled back, undoes the
+    settings."""
+    savepoint = session.begin_nested()
     try:
         session.execute(text("SET LOCAL enable_seqscan = off"))
         session.execute(text("SET LOCAL enable_indexscan = off"))
-        probe = list(session.execute(beyond.limit(rest)).all())
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        return list(session.execute(query).all())
     finally:
         savepoint.rollback()
-    if len(probe) < rest:  # every match beyond the window
-        return found + sorted(probe, key=lambda row: row[1])
-    bound = max(row[1] for row in probe)
-    return found + list(session.execute(beyond.where(key <= bound).order_by(key).limit(rest)).all())
 
 
 WALK_MS = 60  # how long a common keyword's page may walk the documents before the matches are collected
