@@ -212,8 +212,9 @@ DERIVED_TABLES = (
 # The FTS5 table over payment_text.doc (SQLite only): a plain table clause, since no model can declare it.
 payment_fts = table("payment_fts", column("payment_fts"), column("rowid", Integer), column("doc"))
 
-# Objects of the keyword index that only the migration declares (FTS5 and its shadow tables, the GIN index).
-SEARCH_INDEX_OBJECTS = ("payment_fts", "ix_payment_text_trgm")
+# Objects of the keyword index that only the migrations declare (FTS5 and its shadow tables, the GIN index,
+# the BRIN index on payment_text.id).
+SEARCH_INDEX_OBJECTS = ("payment_fts", "ix_payment_text_trgm", "ix_payment_text_id_brin")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

@@ -84,18 +84,22 @@ def test_keyword_search_equals_a_brute_force_scan(client: TestClient, warehouse:
         assert in_order == expected, word
 
 
+@pytest.mark.parametrize("region", ["410100000", "410102000"])  # a city (224 regions), a district (15)
 @pytest.mark.parametrize("length", [1, 2, 3, 4])
 def test_keyword_search_with_filters_across_pages(
-    client: TestClient, warehouse: oracle.Warehouse, length: int
+    client: TestClient, warehouse: oracle.Warehouse, demo_engine: Engine, length: int, region: str
 ) -> None:
+    """In a small scope PostgreSQL reads the documents by their region: a district's region by region,
+    merged in match order, a larger subtree's all at once, sorted."""
     word = "办公用品"[:length] if length > 1 else "费"
-    region = "410100000"
     expected = oracle.search(warehouse, word, year=2025, root=region)
     rows = every_page(client, {"q": word, "year": 2025, "region": region}, limit=7)
     got = [r["pay_cert_id"] for r in rows]
     assert len(got) == len(set(got))
     assert sorted(got) == expected
     assert all(r["fiscal_year"] == 2025 for r in rows)
+    position = {pay_cert_id: n for n, (_, pay_cert_id, _) in enumerate(match_order(demo_engine))}
+    assert [position[g] for g in got] == sorted(position[g] for g in got)
 
 
 def test_filters_combine(client: TestClient, warehouse: oracle.Warehouse) -> None:
@@ -219,8 +223,9 @@ def test_unknown_payment_is_not_found(client: TestClient) -> None:
 def test_a_walk_that_runs_out_of_time_falls_back_to_collecting(
     client: TestClient, warehouse: oracle.Warehouse, demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL: every 3+ character keyword counts as common and its walk gets 1 ms, so pages come
-    from the fallback (the savepoint undoes the walk's settings); the result is still exact."""
+    """PostgreSQL, a keyword listing sorted by a column: every 3+ character keyword counts as common and
+    its walk gets 1 ms, so pages come from the fallback (the savepoint undoes the walk's settings); the
+    result is still exact."""
     if demo_engine.dialect.name != "postgresql":
         pytest.skip("the walk and its time limit exist on PostgreSQL only")
     from api.payments import service
@@ -228,6 +233,73 @@ def test_a_walk_that_runs_out_of_time_falls_back_to_collecting(
     monkeypatch.setattr(service, "COMMON", 1)
     monkeypatch.setattr(service, "WALK_MS", 1)
     for word in ["发放20", "办公用品", keywords(warehouse)[4]]:
-        got = [r["pay_cert_id"] for r in every_page(client, {"q": word, "year": 2025}, limit=200)]
-        expected = oracle.search(warehouse, word, year=2025)
-        assert sorted(got) == expected and len(got) == len(set(got)), word
+        params = {"q": word, "year": 2025, "sort": "pay_cert_id"}
+        got = [r["pay_cert_id"] for r in every_page(client, params, limit=200)]
+        assert got == oracle.search(warehouse, word, year=2025), word
+
+
+def match_order(engine: Engine) -> list[tuple[int, str, str]]:
+    """Every keyword document as (match order, pay_cert_id, text), in match order."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, pay_cert_id, doc FROM payment_text ORDER BY id")).all()
+    return [(int(i), str(p), str(d)) for i, p, d in rows]
+
+
+def far_keyword(documents: list[tuple[int, str, str]]) -> str:
+    """A 3-character keyword of the last document whose first match lies furthest into match order."""
+    best = (-1, "")
+    for field in documents[-1][2].split("\n"):
+        for start in range(len(field) - 2):
+            word = field[start : start + 3]
+            first = next(n for n, (_, _, doc) in enumerate(documents) if word in doc)
+            best = max(best, (first, word))
+    return best[1]
+
+
+@pytest.mark.parametrize("window", [1, 60])
+def test_keyword_pages_past_the_first_window_are_exact_and_in_match_order(
+    client: TestClient,
+    warehouse: oracle.Warehouse,
+    demo_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+) -> None:
+    """PostgreSQL reads ``WINDOW`` documents in match order, then asks the trigram index for the rest of a
+    page in any order and reads the page in order up to the largest match it got (service._by_windows).
+    With a window of 1 or 60 documents nearly every page goes past it. Pages cover the brute-force scan
+    exactly, once each, in match order, with the year and a region (on the document's own region too)."""
+    from sqlalchemy import event
+
+    from api.payments import service
+
+    monkeypatch.setattr(service, "WINDOW", window)
+    monkeypatch.setattr(service, "NARROW", 0)  # a city is searched like the province, not read first
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(demo_engine, "before_cursor_execute", seen)
+    try:
+        documents = match_order(demo_engine)
+        position = {pay_cert_id: n for n, (_, pay_cert_id, _) in enumerate(documents)}
+        far = far_keyword(documents)
+        assert min(position[p] for p in oracle.search(warehouse, far)) > len(documents) // 2, far
+        for word in [far, "办公用品", keywords(warehouse)[3], "不可能出现的关键词"]:
+            for params in (
+                {"q": word},
+                {"q": word, "year": 2025},
+                {"q": word, "year": 2025, "region": "410100000"},
+            ):
+                # a page size of its own: the answer cache keys on the URL
+                got = [r["pay_cert_id"] for r in every_page(client, params, limit=11 + window % 7)]
+                expected = oracle.search(warehouse, word, year=params.get("year"), root=params.get("region"))
+                assert sorted(got) == expected and len(got) == len(set(got)), (word, params)
+                order = [position[g] for g in got]
+                assert order == sorted(order), (word, params)
+    finally:
+        event.remove(demo_engine, "before_cursor_execute", seen)
+    if demo_engine.dialect.name == "postgresql":  # the trigram index was asked past the window
+        assert any("enable_indexscan = off" in s for s in statements)

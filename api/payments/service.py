@@ -182,25 +182,41 @@ def _common(session: Session, exact: ColumnElement[bool], q: str) -> bool:
     return int(session.execute(select(func.count()).select_from(probe)).scalar_one()) >= COMMON
 
 
-def with_keyword(session: Session, query: Select[Any], q: str) -> tuple[Select[Any], Any]:
+def _pg_trigram(q: str) -> bool:
+    """Whether pg_trgm can narrow a search for ``q``: it takes trigrams from runs of letters and digits
+    only (CJK characters count), so ``石**`` (a masked name) or ``6〕9`` would have the index hand back
+    nearly every document."""
+    run = 0
+    for ch in q:
+        run = run + 1 if ch.isalnum() else 0
+        if run >= TRIGRAM:
+            return True
+    return False
+
+
+def with_keyword(
+    session: Session, query: Select[Any], q: str, regions: list[str] | None = None
+) -> tuple[Select[Any], Any]:
     """``query`` narrowed to payments whose document holds ``q``, and the column of match order.
 
     On SQLite a keyword of 3+ characters is looked up in the FTS5 trigram index, which hands back
     documents in rowid order, so a page in match order stops after its last row however common the
-    keyword. On PostgreSQL the pg_trgm index serves the LIKE. A shorter keyword has no trigram: documents
-    are read in order and tested until the page is full. Every path ends with the exact substring test."""
+    keyword. On PostgreSQL the pg_trgm index serves the LIKE, and a page in match order is found window
+    by window (see _by_windows). A shorter keyword has no trigram (on PostgreSQL, neither has one without
+    three letters or digits in a row, see _pg_trigram): documents are read in order and tested until the
+    page is full. Every path ends with the exact substring test. ``regions`` (the scope's
+    subtree, when the search names one) is tested on the document's own region as well, before the
+    payment is read."""
     t = PaymentText
     exact = _exact(session, q)
     query = query.join(t, t.pay_cert_id == PayVoucher.pay_cert_id).where(exact)
-    if session.get_bind().dialect.name == "postgresql" and _common(session, exact, q):
-        # pg_trgm cannot hand matches back in order, and its estimate of a common keyword is far too
-        # low: the planner would collect every match to sort it. Walking the documents in order stops
-        # at the page's last row instead, unless the matches lie far into the order: list_payments
-        # gives the walk a short time and then collects (see _walk_first).
-        if len(q) < TRIGRAM:
+    if session.get_bind().dialect.name == "postgresql":
+        if regions is not None:
+            query = query.where(t.mof_div_code.in_(regions))
+        if not _pg_trigram(q):
             session.execute(text("SET LOCAL enable_bitmapscan = off"))  # no index to collect with
         else:
-            query = query.execution_options(walk_first=True)
+            query = query.execution_options(trigram_keyword=q)
     if session.get_bind().dialect.name == "sqlite" and len(q) >= TRIGRAM:
         phrase = '"' + q.replace('"', '""') + '"'
         query = query.join(payment_fts, payment_fts.c.rowid == t.id).where(
@@ -215,7 +231,16 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
     whether the filters leave few payments (then a page is best sorted from them, see list_payments)."""
     filters: tuple[Filter, ...] = tuple(parse_filter(d, v) for d, v in s.filters.items())
     regions = subtree_codes(session, s.region) if s.region and not s.own_level else None
-    query, _ = payments_query(scope, s.year, s.region, s.own_level, filters, regions=regions)
+    q = check_keyword(s.q)
+    narrow = _narrow(session, s)
+    only_regions = None  # a small subtree whose documents are read by their own region
+    if q is not None and narrow and not (NARROWING & set(s.filters)):
+        only_regions = [s.region] if s.region and s.own_level else regions
+    merged = _merged(session, only_regions)
+    # merged: the documents' own region stands for the payment's (the same column, copied), and the
+    # planner, not knowing that, would count the subtree's share twice and think a page the whole result
+    root = None if merged else s.region
+    query, _ = payments_query(scope, s.year, root, s.own_level, filters, regions=regions)
     p = PayVoucher
     if s.payee_type:
         query = query.where(p.payee_type == s.payee_type)
@@ -234,16 +259,13 @@ def search_query(session: Session, scope: Scope, s: PaymentSearch) -> tuple[Sele
         query = query.where(p.vou_date <= s.date_to)
     if s.date_from and s.date_to and s.date_from > s.date_to:
         raise BadParameter("date_from", "is after date_to")
-    q = check_keyword(s.q)
-    narrow = _narrow(session, s)
     if q is None:
         return query, None, narrow
     if narrow:
-        only_regions = regions if not (NARROWING & set(s.filters)) else None
-        if s.region and s.own_level:
-            only_regions = [s.region] if not (NARROWING & set(s.filters)) else None
         return (*_narrow_keyword(session, query, q, only_regions), narrow)
-    return (*with_keyword(session, query, q), narrow)
+    if s.region and s.own_level:
+        regions = [s.region]
+    return (*with_keyword(session, query, q, regions), narrow)
 
 
 NARROW = 50_000  # a search whose scope holds fewer payments reads them first, then their documents
@@ -264,6 +286,18 @@ def _narrow(session: Session, s: PaymentSearch) -> bool:
     return int(session.execute(count).scalar_one()) < NARROW
 
 
+MERGED_REGIONS = 64  # a subtree of at most this many regions is read region by region, merged in match order
+
+
+def _merged(session: Session, regions: list[str] | None) -> bool:
+    """PostgreSQL: whether a small scope's documents are read region by region, merged in match order."""
+    return (
+        session.get_bind().dialect.name == "postgresql"
+        and regions is not None
+        and len(regions) <= MERGED_REGIONS
+    )
+
+
 def _narrow_keyword(
     session: Session, query: Select[Any], q: str, regions: list[str] | None
 ) -> tuple[Select[Any], Any]:
@@ -271,11 +305,20 @@ def _narrow_keyword(
 
     SQLite: the filtered payments form a subquery fenced with OFFSET 0, so the planner cannot start from
     the documents. PostgreSQL: when the set is a region subtree, the documents are read by their own
-    region (one index range per region, no lookup per payment); otherwise (a unit, a project…) the few
-    payment ids are fetched first and handed back as one array parameter."""
+    region (one index range per region, no lookup per payment), each region's in match order and the
+    regions merged, so that a page in match order stops at its last row; otherwise (a unit, a project…)
+    the few payment ids are fetched first and handed back as one array parameter."""
     t = PaymentText
     p = PayVoucher
     if session.get_bind().dialect.name == "postgresql":
+        if regions is not None and _merged(session, regions):
+            exact = _exact(session, q)
+            each = [
+                select(t.id, t.pay_cert_id).where(t.mof_div_code == r, exact).order_by(t.id) for r in regions
+            ]
+            documents = union_all(*each).subquery("documents")
+            narrowed = query.join(documents, documents.c.pay_cert_id == p.pay_cert_id)
+            return narrowed.execution_options(merged_regions=True), documents.c.id
         if regions is not None:
             narrowed = query.join(t, t.pay_cert_id == p.pay_cert_id).where(t.mof_div_code.in_(regions))
         else:
@@ -299,11 +342,14 @@ def list_payments(
 
 @dataclass(frozen=True, slots=True)
 class _PagePlan:
-    query: Select[Any]  # id, then the sort key columns
+    query: Select[Any]  # id, then the sort key columns; ordered and limited
+    keys: list[Any]
     listing: str
     field: str
     descending: bool
-    walk_first: bool
+    mode: str  # "batch" (may share a UNION), "alone", "windows" or "walk" (see list_payments_many)
+    unordered: Select[Any]  # the query before its order and limit (the windows path pages it itself)
+    after: Any  # the cursor's first key, or None
 
 
 def list_payments_many(
@@ -318,13 +364,19 @@ def list_payments_many(
     """A page of each search, in the same order and size: the pages of many parents (a GraphQL list of
     units, each with its latest payments) go to the database as one ``UNION ALL``, and their rows are
     then read in one query, whatever the number of searches."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A page reads few rows; compiling its plan (JIT, for plans the planner thinks costly) took longer
+        # than running it: 20-30 ms of a county's 1-2 character search at province scale.
+        session.execute(text("SET LOCAL jit = off"))
     plans = [_page_plan(session, scope, s, sort, cursor, limit) for s in searches]
     found: list[list[Any]] = [[] for _ in plans]
     batches: dict[str, list[int]] = {}
     for i, plan in enumerate(plans):
-        if plan.walk_first:
+        if plan.mode == "windows":
+            found[i] = _by_windows(session, plan.unordered, plan.keys[0], plan.after, limit + 1)
+        elif plan.mode == "walk":
             found[i] = _walk_first(session, plan.query)
-        elif searches[i].q is not None:  # keyword terms bind the same parameter names: one at a time
+        elif plan.mode == "alone":  # keyword terms bind the same parameter names: one at a time
             found[i] = list(session.execute(plan.query).all())
         else:
             batches.setdefault(plan.listing, []).append(i)
@@ -371,7 +423,11 @@ def _page_plan(
     query = query.with_only_columns(
         PayVoucher.pay_cert_id.label("id"), *(k.label(f"k{i}") for i, k in enumerate(keys))
     )
-    if narrow:
+    if field == "match" and query.get_execution_options().get("merged_regions"):
+        # each region's documents in match order from its index, merged: the page stops at its last row
+        # (a bitmap scan, the planner's guess, reads and sorts every document of the subtree first)
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    elif narrow:
         # Few payments: take them first and sort them, rather than walk an index in the listing's
         # order and skip everything outside the scope (the planners' guess when a scope is a subtree).
         fenced = query.offset(0).subquery("narrowed")
@@ -390,17 +446,88 @@ def _page_plan(
         value = tuple_(*after) if len(keys) > 1 else after[0]
         query = query.where(mark < value if descending else mark > value)
     order = [k.desc() for k in keys] if descending else keys
-    walk_first = bool(query.get_execution_options().get("walk_first"))
-    return _PagePlan(query.order_by(*order).limit(limit + 1), listing, field, descending, walk_first)
+    page_query = query.order_by(*order).limit(limit + 1)
+    keyword = query.get_execution_options().get("trigram_keyword")
+    if keyword is not None and field == "match":
+        mode = "windows"
+    elif keyword is not None and _common(session, _exact(session, keyword), keyword):
+        mode = "walk"
+    else:
+        mode = "alone" if search.q is not None else "batch"
+    first = after[0] if after is not None else None
+    return _PagePlan(page_query, keys, listing, field, descending, mode, query, first)
+
+
+WINDOW = 20_000  # documents a keyword's page reads in match order before it asks the trigram index
+PROBE = 4  # times the rest of a page that is asked of the trigram index, for a closer bound
+
+
+def _by_windows(session: Session, query: Select[Any], key: Any, after: int | None, wanted: int) -> list[Any]:
+    """The first ``wanted`` payments in match order after ``after`` of a 3+ character keyword on
+    PostgreSQL, exactly, in at most three queries. pg_trgm cannot hand matches back in order, and
+    collecting every match of a common keyword to sort it costs seconds, so:
+
+    1. The next ``WINDOW`` documents in match order are read in order and tested. A keyword in more than
+       a few documents in a thousand fills its page here.
+    2. Otherwise the trigram index is asked for ``PROBE`` times the ``rest`` of the page beyond the
+       window, in no order: a bitmap scan reads the table in its physical order and stops when it has
+       them, so this is cheap however many documents match. The ``rest``-th smallest of their keys,
+       ``bound``, shows that at least ``rest`` matches lie in (window, bound], so the first ``rest``
+       beyond the window all do. (Asking for more than ``rest`` brings ``bound`` closer to the page's
+       true end where physical order strays a little from match order.)
+    3. Those are read in order from that range alone: a short range (up to ``WINDOW`` ids) like the
+       window; in a longer one the trigram bitmap is ANDed with the BRIN index on ``payment_text.id``,
+       so only the range's table pages that hold candidates are read (the planner, expecting the
+       matches spread evenly, would read the whole range in order).
+
+    The documents are written in match order, so physical order follows it closely and ``bound`` lies
+    near the page's true end; that is why this is fast, never why it is right. A table whose physical
+    order has drifted (documents rewritten by later loads) only widens the range of step 3."""
+    if after is None:
+        first = session.execute(select(func.min(PaymentText.id))).scalar_one()
+        if first is None:
+            return []
+        after = int(first) - 1
+    end = min(after + WINDOW, 2**62)
+    found = list(session.execute(query.where(key <= end).order_by(key).limit(wanted)).all())
+    rest = wanted - len(found)
+    if rest == 0:
+        return found
+    beyond = query.where(key > end)
+    probe = _from_trigram_bitmap(session, beyond.limit(PROBE * rest))
+    keys = sorted(row[1] for row in probe)
+    if len(probe) < PROBE * rest:  # every match beyond the window
+        return found + sorted(probe, key=lambda row: row[1])[:rest]
+    bound = keys[rest - 1]
+    page = beyond.where(key <= bound).order_by(key).limit(rest)
+    if bound - end <= WINDOW:  # a short range: read in order, as the window was
+        return found + list(session.execute(page).all())
+    # a long one, in which the planner would expect the matches spread evenly and read it in order
+    return found + _from_trigram_bitmap(session, page)
+
+
+def _from_trigram_bitmap(session: Session, query: Select[Any]) -> list[Any]:
+    """Rows of ``query`` with the documents taken from a bitmap of the trigram index (ANDed with the
+    BRIN index where the query names a range of ids): sequential and plain index scans disabled, and
+    parallel workers, whose pages come back out of order. The savepoint, rolled back, undoes the
+    settings."""
+    savepoint = session.begin_nested()
+    try:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL enable_indexscan = off"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        return list(session.execute(query).all())
+    finally:
+        savepoint.rollback()
 
 
 WALK_MS = 60  # how long a common keyword's page may walk the documents before the matches are collected
 
 
 def _walk_first(session: Session, page_query: Select[Any]) -> list[Any]:
-    """A page of a common keyword on PostgreSQL: walk the documents in order for ``WALK_MS``; if the
-    matches lie too far into the order (a keyword clustered in one part of the province), give up and let
-    the planner collect them through the trigram index. The savepoint undoes both settings."""
+    """A page of a common keyword sorted by a column on PostgreSQL: walk in the listing's order for
+    ``WALK_MS``; if the matches lie too far into it, give up and let the planner collect them through the
+    trigram index. The savepoint undoes both settings. (Pages in match order go by _by_windows.)"""
     from api.deps import statement_timeout_ms
 
     try:

@@ -534,6 +534,7 @@ def refresh_payment_text(conn: Connection, run_id: int | None, changed: Iterable
             touched = conn.execute(select(func.count()).select_from(_touched)).scalar_one()
             if touched <= TEXT_FULL_SHARE * total:
                 _replace_documents(conn, select(_touched.c.pay_cert_id), sqlite)
+                _summarize_id_ranges(conn, whole=False)
                 return int(touched)
         finally:
             _touched.drop(conn)
@@ -541,7 +542,32 @@ def refresh_payment_text(conn: Connection, run_id: int | None, changed: Iterable
     conn.execute(insert(PaymentText).from_select(columns, _documents()))
     if sqlite:
         conn.execute(text("INSERT INTO payment_fts (payment_fts) VALUES ('rebuild')"))
+    _summarize_id_ranges(conn, whole=True)
     return int(conn.execute(select(func.count()).select_from(PaymentText)).scalar_one())
+
+
+BRIN = "ix_payment_text_id_brin"  # PostgreSQL: the id range of each run of table pages (migration 0003)
+
+
+def _summarize_id_ranges(conn: Connection, whole: bool) -> None:
+    """PostgreSQL: bring the BRIN index on ``payment_text.id`` up to date, which keyword pages use to read
+    only the table pages of a range of match order. Pages written since the last summary are summarized
+    (unsummarized ones match every range). After a whole rebuild every summary is taken anew first: the
+    new documents went into pages freed by an earlier rebuild, whose summaries still span the old ids, and
+    a summary only ever widens. Either way the index stays exact; this only keeps it narrow."""
+    if (
+        conn.dialect.name != "postgresql"
+        or conn.execute(text(f"SELECT to_regclass('{BRIN}')")).scalar() is None
+    ):
+        return
+    if whole:
+        conn.execute(
+            text(
+                f"SELECT count(brin_desummarize_range('{BRIN}', block)) FROM generate_series(0, "
+                "pg_relation_size('payment_text') / current_setting('block_size')::int, 32) AS block"
+            )
+        )
+    conn.execute(text(f"SELECT brin_summarize_new_values('{BRIN}')"))
 
 
 def _replace_documents(conn: Connection, ids: Any, sqlite: bool) -> None:
