@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from api import errors
 from api.analysis.routes import router as analysis_router
 from api.cache import CacheSettings, ResponseCache
+from api.deps import authorize
 from api.funds.routes import router as funds_router
 from api.graphql.schema import GraphQLSettings, graphql_router
+from api.guard import Guard, Verifier
 from api.health import router as health_router
 from api.indicators.routes import router as indicators_router
 from api.orgs.routes import router as orgs_router
@@ -20,15 +22,25 @@ from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
+from security.ratelimit import RateLimits
 
 DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a region: when money was allocated,
 to whom, and how it was used (何时拨、拨给谁、怎么用). Amounts are decimal strings in yuan.
 The same questions, nested in one request, are answered by GraphQL at `POST /graphql`."""
 
 
-def create_app(engine: Engine | None = None, graphql: GraphQLSettings | None = None) -> FastAPI:
+def create_app(
+    engine: Engine | None = None,
+    graphql: GraphQLSettings | None = None,
+    verifier: Verifier | None = None,
+    limits: RateLimits | None = None,
+) -> FastAPI:
     """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names); GraphQL's
-    guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings)."""
+    guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings); tokens checked by
+    ``verifier`` (default: the ``OVERSIGHT_AUTH_`` issuer); budgets from ``limits`` (default: the
+    ``OVERSIGHT_RATELIMIT_`` settings)."""
+    from security.tokens import AuthSettings, TokenVerifier
+
     from schema.db import default_engine
 
     app = FastAPI(
@@ -36,9 +48,13 @@ def create_app(engine: Engine | None = None, graphql: GraphQLSettings | None = N
         version="0.1.0",
         description=DESCRIPTION,
         default_response_class=OrjsonResponse,
+        dependencies=[Depends(authorize)],
     )
     app.state.engine = engine or default_engine()
+    app.state.limits = limits or RateLimits()
+    # the last added runs first: the guard (who, budget, reveal), then the cache keyed by who it was
     app.add_middleware(ResponseCache, engine=app.state.engine, entries=CacheSettings().response_cache_entries)
+    app.add_middleware(Guard, verifier=verifier or TokenVerifier(AuthSettings()), limits=app.state.limits)
     errors.install(app)
     app.include_router(health_router)
     app.include_router(analysis_router)

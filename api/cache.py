@@ -45,8 +45,14 @@ class CacheSettings(BaseSettings):
 
 
 def scope_key(scope: Scope) -> str:
-    """What of the caller an answer depends on. Until identities exist every caller sees everything."""
-    return ""
+    """What of the caller an answer depends on: its body (which operations it may call), its jurisdiction
+    and whether it is shown personal data. The guard put the verified principal in the request's state."""
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    if principal is None:
+        return "public"
+    revealed = "pii" if state.get("reveal_reason") is not None else "masked"
+    return f"{principal.body}|{principal.region or '*'}|{revealed}"
 
 
 def data_version(engine: Engine) -> Any:

@@ -9,8 +9,11 @@ from fastapi import Request
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.errors import Forbidden, ProblemError
 from schema.db import DatabaseSettings
-from security.scope import Scope, whole_dataset
+from security.permissions import allowed
+from security.principal import Principal
+from security.scope import Scope
 
 
 def get_engine(request: Request) -> Engine:
@@ -35,6 +38,29 @@ def statement_timeout_ms() -> int:
     return DatabaseSettings().statement_timeout_ms
 
 
-def get_scope() -> Scope:
-    """The caller's scope. Until identities exist (the security issue) it is the whole dataset."""
-    return whole_dataset()
+def get_principal(request: Request) -> Principal | None:
+    """The caller the guard verified (None on a public operation called without a token)."""
+    return getattr(request.state, "principal", None)
+
+
+def get_scope(request: Request) -> Scope:
+    """The caller's scope: its jurisdiction's subtree, and personal data unmasked only when it has
+    clearance and gave a reason (the guard checked both, and the reveal quota)."""
+    principal = get_principal(request)
+    if principal is None:
+        raise ProblemError.unauthorized()
+    reveal = getattr(request.state, "reveal_reason", None) is not None
+    return Scope(region=principal.region, pii=reveal)
+
+
+def authorize(request: Request) -> None:
+    """Function-level authorisation: the operation (method and route template) must be open to the
+    caller's body in :data:`security.permissions.OPERATIONS`; an operation missing there is closed."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    operation = f"{method} {getattr(route, 'path', request.url.path)}"
+    principal = get_principal(request)
+    if not allowed(operation, principal.body if principal else None):
+        if principal is None:
+            raise ProblemError.unauthorized()
+        raise Forbidden(f"a caller of the {principal.body} body may not call {operation}")

@@ -26,6 +26,20 @@ class ProblemError(Exception):
         self.detail = detail
         self.extra = extra
 
+    @staticmethod
+    def unauthorized() -> ProblemError:
+        return Unauthorized("a bearer token is required (Authorization: Bearer …)")
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    title = "Forbidden"
+
 
 class BadParameter(ProblemError):
     """A query parameter (or path parameter) has a value the service cannot use."""

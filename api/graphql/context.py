@@ -31,6 +31,7 @@ from api.payments.service import (
     list_payments_many,
 )
 from api.regions.service import RegionRow, children_of, regions_by_code
+from security.principal import Principal
 from security.scope import Scope
 
 R = TypeVar("R")
@@ -47,10 +48,18 @@ class PaymentsAsk:
 
 
 class Context(BaseContext):
-    def __init__(self, session: Session, scope: Scope) -> None:
+    def __init__(
+        self,
+        session: Session,
+        scope: Scope,
+        principal: Principal | None = None,
+        charge: Callable[[int], bool] | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.scope = scope
+        self.principal = principal
+        self.charge = charge or (lambda _units: True)  # takes more requests from the caller's budget
         self._lock = asyncio.Lock()
         self._year: int | None = None
         self.loaders = Loaders(self)

@@ -52,7 +52,19 @@ class CostLimit(SchemaExtension):
         document = ctx.graphql_document
         if document is not None and ctx.result is None:
             cost = document_cost(ctx.schema._schema, document, ctx.operation_name, ctx.variables or {})
-            if cost > self.budget:
+            over_budget = cost > self.budget
+            if not over_budget and not ctx.context.charge(cost):
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"rate limit: this operation's cost ({cost}) is more than what remains of the "
+                            "caller's budget in this window",
+                            extensions={"code": "RATE_LIMITED", "cost": cost},
+                        )
+                    ],
+                )
+            if over_budget:
                 ctx.result = ExecutionResult(
                     data=None,
                     errors=[
@@ -155,3 +167,55 @@ def _page_size(node: FieldNode, default: Any, variables: dict[str, Any]) -> int:
             given = variables.get(value.name.value, default)
             return given if isinstance(given, int) and not isinstance(given, bool) else 1
     return default if isinstance(default, int) else 1
+
+
+class Authorize(SchemaExtension):
+    """Function-level authorisation of GraphQL: each root field of the operation must be open to the
+    caller's body (``graphql:<field>`` in :data:`security.permissions.OPERATIONS`), else nothing runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        from security.permissions import allowed
+
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        principal = getattr(ctx.context, "principal", None)
+        body = principal.body if principal is not None else None
+        if document is not None and ctx.result is None:
+            refused = [
+                f for f in root_fields(document, ctx.operation_name) if not allowed(f"graphql:{f}", body)
+            ]
+            if refused:
+                ctx.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"a caller of the {body} body may not query {', '.join(sorted(set(refused)))}",
+                            extensions={"code": "FORBIDDEN"},
+                        )
+                    ],
+                )
+        yield
+
+
+def root_fields(document: Any, operation_name: str | None) -> list[str]:
+    """The root fields an operation selects, through fragments (aliases resolved to field names)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    out: list[str] = []
+
+    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                out.append(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    walk(fragment.selection_set, seen | {selection.name.value})
+
+    for operation in operations[:1]:
+        walk(operation.selection_set, frozenset())
+    return out

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Annotated
 
 import strawberry
-from fastapi import Depends
+from fastapi import Depends, Request
 from graphql import GraphQLError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,10 +32,10 @@ from strawberry.extensions import (
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
-from api.deps import get_scope, get_session
+from api.deps import get_principal, get_scope, get_session
 from api.errors import ProblemError
 from api.graphql.context import Context
-from api.graphql.cost import CostLimit
+from api.graphql.cost import Authorize, CostLimit
 from api.graphql.query import Query
 from api.graphql.scalars import MONEY, Money
 from security.scope import Scope
@@ -75,6 +75,7 @@ def make_schema(settings: GraphQLSettings) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        Authorize,
         partial(CostLimit, budget=settings.max_cost),
         partial(MaskErrors, should_mask_error=lambda e: not _safe(e)),
     ]
@@ -88,14 +89,28 @@ def make_schema(settings: GraphQLSettings) -> strawberry.Schema:
 
 
 def get_context(
-    session: Annotated[Session, Depends(get_session)], scope: Annotated[Scope, Depends(get_scope)]
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    scope: Annotated[Scope, Depends(get_scope)],
 ) -> Context:
-    """The request's context. On PostgreSQL, no parallel workers: a level of parents is one UNION ALL of
-    small index-driven queries, which the planner would spread over a Parallel Append whose workers take
-    longer to start than the whole level takes to answer."""
+    """The request's context: the guard's principal, and a way to charge its budget by the query's cost.
+    On PostgreSQL, no parallel workers: a level of parents is one UNION ALL of small index-driven
+    queries, which the planner would spread over a Parallel Append whose workers take longer to start
+    than the whole level takes to answer."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    return Context(session, scope)
+    principal = get_principal(request)
+    limits = request.app.state.limits
+    key = getattr(request.state, "rate_key", None)
+
+    def charge(cost: int) -> bool:
+        """Charge an operation by its cost: one request more per ``graphql_cost_unit`` of it."""
+        units = cost // limits.settings.graphql_cost_unit
+        if units <= 0 or key is None or not limits.enabled:
+            return True
+        return bool(limits.charge(key, principal.body if principal else None, units).allowed)
+
+    return Context(session, scope, principal, charge)
 
 
 def graphql_router(settings: GraphQLSettings | None = None) -> GraphQLRouter[Context, None]:

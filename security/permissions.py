@@ -1,0 +1,79 @@
+"""Which body may call which operation (function-level authorisation), in one table.
+
+Every REST route is an operation ``"METHOD /path/template"``; every GraphQL root field is ``"graphql:field"``.
+An operation missing from the table is refused to everyone, so a new route is closed until someone decides
+who may call it (a test walks every route and root field and fails on one missing here).
+
+Oversight bodies (people's congress, audit, discipline inspection) and the finance bureaus read the fiscal
+data of their own jurisdiction; ``admin`` runs the service (health, sources) and reads no fiscal data;
+``audit_admin`` reads the audit log and nothing else.
+"""
+
+from __future__ import annotations
+
+from security.principal import Body
+
+PUBLIC: frozenset[Body] = frozenset()  # an empty set: no token needed
+READERS = frozenset({Body.congress, Body.audit, Body.discipline, Body.finance})
+OPERATORS = READERS | {Body.admin}
+AUDITORS = frozenset({Body.audit_admin})
+
+OPERATIONS: dict[str, frozenset[Body]] = {
+    # the service itself
+    "GET /healthz": PUBLIC,
+    "GET /openapi.json": PUBLIC,
+    "GET /docs": PUBLIC,
+    "GET /docs/oauth2-redirect": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /graphql": PUBLIC,  # the GraphiQL page, served only where introspection is turned on
+    "GET /v1/sources": OPERATORS,
+    # the oversight questions
+    "GET /v1/summary": READERS,
+    "GET /v1/drilldown": READERS,
+    "GET /v1/indicators/{bgt_id}": READERS,
+    "GET /v1/indicators/{bgt_id}/trace": READERS,
+    "GET /v1/special-funds": READERS,
+    "GET /v1/special-funds/{code}": READERS,
+    "GET /v1/special-funds/{code}/flow": READERS,
+    "GET /v1/payments": READERS,
+    "GET /v1/payments/{pay_cert_id}": READERS,
+    "GET /v1/payments/{pay_cert_id}/details": READERS,
+    "GET /v1/payees": READERS,
+    "GET /v1/payees/{payee_id}": READERS,
+    "GET /v1/regions": READERS,
+    "GET /v1/regions/{code}": READERS,
+    "GET /v1/agencies": READERS,
+    "GET /v1/projects": READERS,
+    "GET /v1/classifications/{scheme}": READERS,
+    # GraphQL: the endpoint admits every body that may call any root field; each root field is checked
+    "POST /graphql": OPERATORS,
+    "graphql:summary": READERS,
+    "graphql:drilldown": READERS,
+    "graphql:regions": READERS,
+    "graphql:region": READERS,
+    "graphql:agencies": READERS,
+    "graphql:agency": READERS,
+    "graphql:projects": READERS,
+    "graphql:project": READERS,
+    "graphql:indicator": READERS,
+    "graphql:specialFunds": READERS,
+    "graphql:specialFund": READERS,
+    "graphql:payments": READERS,
+    "graphql:payment": READERS,
+    "graphql:payees": READERS,
+    "graphql:payee": READERS,
+    "graphql:sources": OPERATORS,
+    "graphql:__typename": OPERATORS,
+}
+
+PUBLIC_PATHS = frozenset(op.split(" ", 1)[1] for op, bodies in OPERATIONS.items() if not bodies)
+
+
+def allowed(operation: str, body: Body | None) -> bool:
+    """Whether a caller of ``body`` (None: no token) may call ``operation``."""
+    bodies = OPERATIONS.get(operation)
+    if bodies is None:
+        return False  # not in the table: closed
+    if not bodies:
+        return True
+    return body is not None and body in bodies
