@@ -35,13 +35,13 @@ def create_app(
     verifier: Verifier | None = None,
     limits: RateLimits | None = None,
 ) -> FastAPI:
-    """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names); GraphQL's
-    guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings); tokens checked by
+    """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names, read only);
+    GraphQL's guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings); tokens checked by
     ``verifier`` (default: the ``OVERSIGHT_AUTH_`` issuer); budgets from ``limits`` (default: the
     ``OVERSIGHT_RATELIMIT_`` settings)."""
     from security.tokens import AuthSettings, TokenVerifier
 
-    from schema.db import default_engine
+    from schema.db import reader_engine
 
     app = FastAPI(
         title="fiscal-oversight",
@@ -50,7 +50,7 @@ def create_app(
         default_response_class=OrjsonResponse,
         dependencies=[Depends(authorize)],
     )
-    app.state.engine = engine or default_engine()
+    app.state.engine = engine or reader_engine()
     app.state.limits = limits or RateLimits()
     # the last added runs first: the guard (who, budget, reveal), then the cache keyed by who it was
     app.add_middleware(ResponseCache, engine=app.state.engine, entries=CacheSettings().response_cache_entries)

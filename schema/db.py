@@ -35,15 +35,27 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kwargs: object) -> Engine:
-    """An engine configured the same way for every caller (CLI, API, tests)."""
+def make_engine(url: str | None = None, *, read_only: bool = False, **kwargs: object) -> Engine:
+    """An engine configured the same way for every caller (CLI, API, tests). ``read_only``: every
+    connection refuses writes (SQLite ``query_only``; PostgreSQL ``default_transaction_read_only``), as
+    the API reads the fiscal data through (it writes only its audit log, through an engine of its own)."""
     url = normalise_url(url or DatabaseSettings().database_url)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         event.listen(engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_read_only)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if read_only:
+        kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+def _sqlite_read_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only = ON")
+    cur.close()
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -71,6 +83,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 @cache
 def default_engine() -> Engine:
     return make_engine()
+
+
+@cache
+def reader_engine() -> Engine:
+    """The API's engine: the warehouse, read only."""
+    return make_engine(read_only=True)
 
 
 @contextmanager
