@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from tests import oracle
+from tests.auth import api_client
 
 YEAR = 2025
 PROVINCE = "410000000"
@@ -39,7 +39,7 @@ LEVELS = {"exp_func": 3, "gov_eco": 2, "dep_eco": 2}
 
 @pytest.fixture(scope="module")
 def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_engine)) as c:
+    with api_client(demo_engine) as c:
         yield c
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from connectors.ingest.loader import load_batch
+from tests.auth import api_client
 from tests.factories import ZHENGZHOU, agency, indicator, payment, write_table
 
 
@@ -50,7 +50,7 @@ def search(client: TestClient, q: str) -> list[str]:
 
 
 def test_summaries_and_search_follow_each_load(engine: Engine, tmp_path: Path) -> None:
-    client = TestClient(create_app(engine))
+    client = api_client(engine)
     first = [
         payment("P1", "100.00", pro_code="P1"),
         payment("P2", "250.50", pro_code="P1", use_des="购置折叠床"),
@@ -94,7 +94,7 @@ def test_summaries_and_search_follow_each_load(engine: Engine, tmp_path: Path) -
 
 
 def test_answers_are_reused_until_the_next_load(engine: Engine, tmp_path: Path) -> None:
-    client = TestClient(create_app(engine))
+    client = api_client(engine)
     load_batch(engine, batch(tmp_path / "1", [payment("P1", "100.00", pro_code="P1")]))
     url = f"/v1/drilldown?year=2025&region={ZHENGZHOU}&by=agency"
     first, second = client.get(url), client.get(url)

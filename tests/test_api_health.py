@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
+from tests.auth import api_client
 
 
 def test_healthz_reports_the_database(engine: Engine) -> None:
-    with TestClient(create_app(engine)) as client:
+    with api_client(engine) as client:
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": engine.dialect.name}

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from connectors.ingest.loader import load_batch
+from tests.auth import api_client
 from tests.factories import JINSHUI, ZHENGZHOU, agency, write_table
 
 
@@ -52,7 +52,7 @@ def client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
         ],
     )
     load_batch(engine, tmp_path)
-    with TestClient(create_app(engine)) as c:
+    with api_client(engine) as c:
         yield c
 
 

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from tests import oracle
+from tests.auth import api_client
 
 
 @pytest.fixture(scope="module")
 def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_engine)) as c:
+    with api_client(demo_engine) as c:
         yield c
 
 

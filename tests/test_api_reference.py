@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from connectors.ingest.loader import load_batch
+from tests.auth import api_client
 from tests.factories import agency, write_manifest, write_table
 
 
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(engine)) as c:
+    with api_client(engine) as c:
         yield c
 
 

@@ -1,5 +1,4 @@
-"""A caller limited to one county sees that county's subtree only, in every answer (the scope every service
-function takes; identities arrive with the security issue, so the scope is set here directly)."""
+"""A caller limited to one county (its token's region) sees that county's subtree only, in every answer."""
 
 from __future__ import annotations
 
@@ -9,19 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
-from api.deps import get_scope
-from security.scope import Scope
 from tests import oracle
+from tests.auth import api_client
 
 COUNTY = "410102000"  # 中原区
 
 
 @pytest.fixture(scope="module")
 def client(demo_engine: Engine) -> Iterator[TestClient]:
-    app = create_app(demo_engine)
-    app.dependency_overrides[get_scope] = lambda: Scope(region=COUNTY)
-    with TestClient(app) as c:
+    with api_client(demo_engine, body="audit", region=COUNTY) as c:
         yield c
 
 

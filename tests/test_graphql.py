@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
-from api.app import create_app
 from api.graphql.schema import GraphQLSettings
+from tests.auth import api_client
 
 PROVINCE = "410000000"
 MEASURES = "budget transferIn transferOut paid plan executionRate payments"
@@ -20,7 +20,7 @@ MEASURES = "budget transferIn transferOut paid plan executionRate payments"
 
 @pytest.fixture(scope="module")
 def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_engine)) as c:
+    with api_client(demo_engine) as c:
         yield c
 
 
@@ -460,7 +460,7 @@ def test_malformed_requests_get_clear_errors(client: TestClient) -> None:
 
 
 def test_batching_can_be_capped(demo_engine: Engine) -> None:
-    with TestClient(create_app(demo_engine, GraphQLSettings(max_batch=2))) as c:
+    with api_client(demo_engine, graphql=GraphQLSettings(max_batch=2)) as c:
         ok = c.post("/graphql", json=[{"query": "{ sources { source } }"}] * 2)
         assert ok.status_code == 200 and len(ok.json()) == 2
         refused = c.post("/graphql", json=[{"query": "{ sources { source } }"}] * 3)
@@ -470,7 +470,7 @@ def test_batching_can_be_capped(demo_engine: Engine) -> None:
 def test_introspection_and_graphiql_only_when_enabled(client: TestClient, demo_engine: Engine) -> None:
     assert "introspection" in _error(client, "{ __schema { queryType { name } } }").lower()
     assert client.get("/graphql", headers={"accept": "text/html"}).status_code in (404, 405)
-    with TestClient(create_app(demo_engine, GraphQLSettings(introspection=True))) as c:
+    with api_client(demo_engine, graphql=GraphQLSettings(introspection=True)) as c:
         assert data(c, "{ __schema { queryType { name } } }")["__schema"]["queryType"]["name"] == "Query"
         page = c.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
