@@ -9,11 +9,12 @@ import typer.main
 
 from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
+from security.ratelimit import RateLimitSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
 
-SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings]
+SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings, RateLimitSettings]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
