@@ -12,8 +12,9 @@ from api.graphql.schema import GraphQLSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
+from security.tokens import AuthSettings
 
-SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings]
+SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings, AuthSettings]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
