@@ -9,12 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.auth import keys_app, token_command
 from cli.loading import load_command, quarantine_command, runs_command
 from cli.serving import demo_command, serve_command
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The warehouse schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -82,6 +84,7 @@ app.command("quarantine")(quarantine_command)
 app.command("runs")(runs_command)
 app.command("serve")(serve_command)
 app.command("demo")(demo_command)
+app.command("token")(token_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -123,3 +123,18 @@ def demo_engine(
     for engine in fresh_engine(request, request.param, tmp):
         load_batch(engine, demo_batch, source="demo")
         yield engine
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show what a passing test reports with ``record_property("summary", text)`` (e.g. how many forged
+    token classes were refused); it travels with the test's report, so it shows under xdist too."""
+    lines = {
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "summary"
+    }
+    if lines:
+        terminalreporter.write_sep("-", "summaries")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

@@ -13,8 +13,16 @@ from security.ratelimit import RateLimitSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
+from security.tokens import AuthSettings
 
-SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings, RateLimitSettings]
+SETTINGS = [
+    DatabaseSettings,
+    PseudonymSettings,
+    CacheSettings,
+    GraphQLSettings,
+    RateLimitSettings,
+    AuthSettings,
+]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
