@@ -9,10 +9,10 @@ import typer.main
 
 from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
-from security.ratelimit import RateLimitSettings
 from cli.main import app
 from schema.db import DatabaseSettings
 from security.pseudonym import PseudonymSettings
+from security.ratelimit import RateLimitSettings
 from security.tokens import AuthSettings
 
 SETTINGS = [
