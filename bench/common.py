@@ -99,3 +99,30 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block
     RESULTS.write_text(text, encoding="utf-8")
+
+
+KEYS = OUT / "keys"
+
+
+def auth_env() -> dict[str, str]:
+    """The settings a benchmarked server needs to accept :func:`auth_header` (the local demo issuer's key
+    in ``bench/out/keys``), with rate limits off: a benchmark measures the work, not the budget."""
+    from security.tokens import init_keys
+
+    if not (KEYS / "jwks.json").exists():
+        init_keys(KEYS)
+    return {
+        "OVERSIGHT_AUTH_KEYS_DIR": str(KEYS),
+        "OVERSIGHT_AUTH_JWKS_FILE": str(KEYS / "jwks.json"),
+        "OVERSIGHT_RATELIMIT_ENABLED": "false",
+    }
+
+
+def auth_header(body: str = "congress", region: str = "410000000") -> dict[str, str]:
+    """A bearer token of the local demo issuer, valid for a day."""
+    from security.tokens import AuthSettings, mint
+
+    auth_env()
+    settings = AuthSettings(keys_dir=KEYS, jwks_file=KEYS / "jwks.json")
+    token = mint(KEYS, body=body, region=region, ttl_seconds=86400, settings=settings)
+    return {"Authorization": f"Bearer {token}"}

@@ -20,7 +20,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event
 
-from bench.common import write_section
+from bench.common import KEYS, auth_header, write_section
 from bench.queries import ensure_loaded, p95, server
 
 TARGET_MS = 100
@@ -74,7 +74,12 @@ def statements(url: str, region: str, year: int) -> int:
             seen.append(statement)
 
     try:
-        with TestClient(create_app(engine)) as client:
+        from security.ratelimit import RateLimits, RateLimitSettings
+        from security.tokens import AuthSettings, TokenVerifier
+
+        verifier = TokenVerifier(AuthSettings(keys_dir=KEYS, jwks_file=KEYS / "jwks.json"))
+        app = create_app(engine, verifier=verifier, limits=RateLimits(RateLimitSettings(enabled=False)))
+        with TestClient(app, headers=auth_header()) as client:
             client.post("/graphql", json={"query": PORTAL, "variables": {"region": region, "year": year}})
             event.listen(engine, "before_cursor_execute", count)
             client.post("/graphql", json={"query": PORTAL, "variables": {"region": region, "year": year}})
@@ -90,7 +95,10 @@ def main(scale: str, seed: int) -> None:
     asked: list[str] = []
     results: dict[str, dict[str, Any]] = {}
     for engine, url in urls.items():
-        with server(url, workers=1, cache=False) as base, httpx.Client(base_url=base, timeout=120) as client:
+        with (
+            server(url, workers=1, cache=False) as base,
+            httpx.Client(base_url=base, timeout=120, headers=auth_header()) as client,
+        ):
             asked = asked or regions(client, rnd)
             for region in asked:  # warm, untimed
                 _post(client, region, year)

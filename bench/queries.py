@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import OUT, ROOT, write_section
+from bench.common import OUT, ROOT, auth_env, auth_header, write_section
 from bench.load import PG_URL, ensure_batch, fresh_pg, load_into
 
 TARGETS = {"summary": 50, "drilldown": 50, "trace": 100, "search": 100}
@@ -78,6 +78,7 @@ def server(url: str, workers: int = 1, command: list[str] | None = None, cache: 
             **os.environ,
             "OVERSIGHT_DATABASE_URL": url,
             "OVERSIGHT_RESPONSE_CACHE_ENTRIES": "2048" if cache else "0",
+            **auth_env(),
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -186,7 +187,8 @@ def wrk(url: str, seconds: int = 10, connections: int = 32) -> float | None:
     if not shutil.which("wrk"):
         return None
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+        + [arg for name, value in auth_header().items() for arg in ("-H", f"{name}: {value}")],
         capture_output=True,
         text=True,
         check=True,
@@ -237,7 +239,10 @@ def main(scale: str, seed: int) -> None:
     question_set: dict[str, list[str]] | None = None
     for engine, url in urls.items():
         # latency of the work itself: the answer cache is off
-        with server(url, workers=1, cache=False) as base, httpx.Client(base_url=base, timeout=120) as client:
+        with (
+            server(url, workers=1, cache=False) as base,
+            httpx.Client(base_url=base, timeout=120, headers=auth_header()) as client,
+        ):
             question_set = question_set or questions(client, year, rnd)
             results[engine] = {kind: latencies(client, qs) for kind, qs in question_set.items()}
         province = question_set["summary"][0].split("region=")[1]

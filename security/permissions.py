@@ -64,6 +64,8 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "graphql:payee": READERS,
     "graphql:sources": OPERATORS,
     "graphql:__typename": OPERATORS,
+    "graphql:__schema": OPERATORS,  # introspection, where the setting turns it on
+    "graphql:__type": OPERATORS,
 }
 
 PUBLIC_PATHS = frozenset(op.split(" ", 1)[1] for op, bodies in OPERATIONS.items() if not bodies)

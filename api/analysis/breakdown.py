@@ -102,7 +102,22 @@ def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -
     breadth; the rest are answered one by one."""
     answers: list[Answer | None] = [None] * len(questions)
     plans: list[tuple[int, _Plan]] = []
+    siblings: dict[tuple[Any, ...], list[int]] = {}
     for i, q in enumerate(questions):
+        kin = _kin(q)
+        if kin is not None:
+            siblings.setdefault(kin, []).append(i)
+    alone = set(range(len(questions)))
+    for members in siblings.values():
+        if len(members) > 1:
+            for i, answer_ in zip(
+                members, _answer_siblings(session, [questions[i] for i in members]), strict=True
+            ):
+                answers[i] = answer_
+            alone -= set(members)
+    for i, q in enumerate(questions):
+        if i not in alone:
+            continue
         plan = _plan(session, scope, q)
         if plan is None:
             answers[i] = _answer_alone(session, scope, q)
@@ -120,6 +135,40 @@ def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -
         for n, (i, plan) in enumerate(chunk):
             answers[i] = plan.finish(rows[n])
     return [a for a in answers if a is not None]
+
+
+SIBLING_DIMS = LOCAL | {Dim.spe_fund, Dim.indicator}
+
+
+def _kin(q: Question) -> tuple[Any, ...] | None:
+    """What makes questions siblings: the same breakdown of the same scope, filtered each to another value
+    of one dimension (a page of GraphQL parents: each department's units). Siblings are answered by one
+    query grouped by that dimension as well, which partitions the records exactly as the separate
+    questions would (a record has one value of the dimension)."""
+    if len(q.filters) != 1 or q.by is None or q.by in (Dim.region, Dim.payee):
+        return None
+    f = q.filters[0]
+    if f.dim not in SIBLING_DIMS:
+        return None
+    return (q.year, q.root, q.own_level, q.by, q.level, f.dim, f.region is None)
+
+
+def _answer_siblings(session: Session, questions: Sequence[Question]) -> list[Answer]:
+    first = questions[0]
+    dim = first.filters[0].dim
+    qualified = first.filters[0].region is not None
+    column = _cell_columns(FactCell)[dim]
+    parent = _dim_key(dim, 1, column, FactCell.mof_div_code) if qualified else column
+    shared = Question(first.year, first.root, first.own_level, (), first.by, first.level)
+    filters = [q.filters[0] for q in questions]
+    query = _region_grain_query(shared, FactCell, parent=parent, only=filters)
+    by_parent: dict[str, list[Any]] = {}
+    for row in session.execute(query):
+        by_parent.setdefault(row[0], []).append(row[1:])
+    plan = _Plan(query, True, month=first.by is Dim.month)
+    return [
+        plan.finish(by_parent.get(f"{f.region}:{f.value}" if qualified else f.value, [])) for f in filters
+    ]
 
 
 def _plan(session: Session, scope: Scope, q: Question) -> _Plan | None:
@@ -252,7 +301,9 @@ def _dim_key(dim: Dim, level: int, column: Any, region: Any) -> Any:
     return column
 
 
-def _region_grain_query(q: Question, model: Any) -> Select[Any]:
+def _region_grain_query(
+    q: Question, model: Any, parent: Any = None, only: Sequence[Filter] = ()
+) -> Select[Any]:
     """The question's measures grouped by its breakdown; by region, per (issuing, receiving) region
     pair, ungrouped: the caller groups them."""
     region, rec_div = model.mof_div_code, model.rec_div_code
@@ -296,6 +347,8 @@ def _region_grain_query(q: Question, model: Any) -> Select[Any]:
         conditions.append(model.dim == (rollup_dim(q.by, q.level) if q.by else "total"))
     columns = _cell_columns(model)
     conditions += [f.condition(columns, region) for f in q.filters]
+    if only:  # siblings (see _kin): any of their filters, grouped by the filtered dimension's key too
+        conditions.append(or_(*(f.condition(columns, region) for f in only)))
     if q.by is Dim.region:
         query = select(region, rec_div, *measures)
     elif q.by is None:
@@ -303,6 +356,11 @@ def _region_grain_query(q: Question, model: Any) -> Select[Any]:
     else:
         key = _cell_key(q.by, q.level, model)  # one expression in both clauses, or PostgreSQL refuses it
         query = select(cast(key, TEXT), *measures).group_by(key)
+    if parent is not None:
+        query = query.add_columns(cast(parent, TEXT)).group_by(parent)
+        query = query.with_only_columns(
+            *(list(query.selected_columns)[-1:] + list(query.selected_columns)[:-1])
+        )
     query = query.select_from(model)
     for closure, on in joins:
         query = query.outerjoin(closure, on)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from api.errors import BadParameter
@@ -85,6 +85,14 @@ def parse_filter(dim: Dim, value: str) -> Filter:
     return Filter(dim, value)
 
 
+def pairs_among(first: Any, second: Any, pairs: Iterable[tuple[str, ...]]) -> ColumnElement[bool]:
+    """Rows whose (``first``, ``second``) is among a superset of ``pairs``: every first value with every
+    second value, which an index on both columns answers by lookups (SQLite scans the table for a
+    row-value ``IN (VALUES …)``). The caller keeps the exact pairs."""
+    pairs = list(pairs)
+    return and_(first.in_(sorted({p[0] for p in pairs})), second.in_(sorted({p[1] for p in pairs})))
+
+
 def rollup_dim(dim: Dim, level: int) -> str:
     """The ``dim`` column value of the rollups for a breakdown."""
     if dim in LEVELS:
@@ -141,10 +149,11 @@ def names(session: Session, dim: Dim, keys: Iterable[str], year: int, pii: bool)
         ]
         rows = session.execute(
             select(model.mof_div_code, code_column, name).where(
-                tuple_(model.mof_div_code, code_column).in_(pairs)
+                pairs_among(model.mof_div_code, code_column, pairs)
             )
         )
-        return {f"{r[0]}:{r[1]}": r[2] for r in rows}
+        wanted = set(keys)
+        return {key: r[2] for r in rows if (key := f"{r[0]}:{r[1]}") in wanted}
     if dim is Dim.spe_fund:
         rows = session.execute(
             select(SpeFund.spe_fund_code, SpeFund.spe_fund_name).where(SpeFund.spe_fund_code.in_(keys))

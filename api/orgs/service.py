@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from api.analysis.dimensions import pairs_among
 from api.errors import NotFound
 from api.pagination import Listed, keyset_page
 from schema.models import Agency, MofDiv, Project
@@ -90,8 +91,9 @@ def agencies_by_key(
     if not keys:
         return {}
     query = agencies_query(scope, region=None, department=None, q=None)
-    rows = session.execute(query.where(tuple_(Agency.mof_div_code, Agency.agency_code).in_(keys)))
-    return {(r[0], r[2]): _agency_row(r) for r in rows}
+    rows = session.execute(query.where(pairs_among(Agency.mof_div_code, Agency.agency_code, keys)))
+    wanted = set(keys)
+    return {(r[0], r[2]): _agency_row(r) for r in rows if (r[0], r[2]) in wanted}
 
 
 def agencies_query(scope: Scope, *, region: str | None, department: str | None, q: str | None) -> Any:
