@@ -343,6 +343,12 @@ def test_at_least_fifteen_forged_classes(record_property: Callable[[str, object]
     assert len({name for name, _, _ in FORGED}) == len(FORGED)
 
 
+def test_every_forged_class_is_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
+    assert f"forges {len(FORGED)} classes" in doc
+    assert [name for name, _, _ in FORGED if f"`{name}`" not in doc] == []
+
+
 @pytest.mark.parametrize(("forge", "reason"), [(f, r) for _, f, r in FORGED], ids=[n for n, _, _ in FORGED])
 def test_a_forged_token_is_refused_with_its_reason(issuer: Issuer, forge: Forge, reason: str) -> None:
     with pytest.raises(TokenError) as refused:
