@@ -230,6 +230,15 @@ def _raw_payload(text: str) -> Callable[[Issuer], str]:
     return lambda i: i.token(payload=text.encode())
 
 
+def _exp_literal(literal: str) -> Callable[[Issuer], str]:
+    """A signed token whose exp is written as ``literal`` (JSON that Python reads as a float)."""
+
+    def forge(i: Issuer) -> str:
+        return i.token(payload=json.dumps(i.claims(exp=0)).replace('"exp": 0', f'"exp": {literal}').encode())
+
+    return forge
+
+
 Forge = Callable[[Issuer], str]
 FORGED: list[tuple[str, Forge, str]] = [
     # the algorithm
@@ -288,6 +297,7 @@ FORGED: list[tuple[str, Forge, str]] = [
     ),
     ("exp-a-string", lambda i: i.token(claims=i.claims(exp="9999999999")), "claim exp must be a number"),
     ("exp-nan", _raw_payload('{"iss":"x","exp":NaN}'), "payload holds NaN"),
+    ("exp-overflows-to-infinity", _exp_literal("1e400"), "claim exp must be a number"),
     # issuer, audience, subject
     ("wrong-issuer", lambda i: i.token(claims=i.claims(iss="https://evil.example")), "wrong issuer"),
     ("wrong-audience", lambda i: i.token(claims=i.claims(aud="another-api")), "wrong audience"),
