@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import secrets
@@ -271,7 +272,8 @@ def _claim_reason(error: ClaimError, claims: Mapping[str, Any]) -> str:
     if isinstance(error, MissingClaimError):
         return f"missing claim: {claim.replace(',', ', ')}"
     value = claims.get(claim)
-    if claim in {"exp", "nbf", "iat"} and (isinstance(value, bool) or not isinstance(value, int | float)):
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if claim in {"exp", "nbf", "iat"} and not finite:
         return f"claim {claim} must be a number (seconds since 1970)"
     if claim == "nbf":
         return "token not yet valid (nbf)"

@@ -230,6 +230,15 @@ def _raw_payload(text: str) -> Callable[[Issuer], str]:
     return lambda i: i.token(payload=text.encode())
 
 
+def _exp_literal(literal: str) -> Callable[[Issuer], str]:
+    """A signed token whose exp is written as ``literal`` (JSON that Python reads as a float)."""
+
+    def forge(i: Issuer) -> str:
+        return i.token(payload=json.dumps(i.claims(exp=0)).replace('"exp": 0', f'"exp": {literal}').encode())
+
+    return forge
+
+
 Forge = Callable[[Issuer], str]
 FORGED: list[tuple[str, Forge, str]] = [
     # the algorithm
@@ -288,6 +297,7 @@ FORGED: list[tuple[str, Forge, str]] = [
     ),
     ("exp-a-string", lambda i: i.token(claims=i.claims(exp="9999999999")), "claim exp must be a number"),
     ("exp-nan", _raw_payload('{"iss":"x","exp":NaN}'), "payload holds NaN"),
+    ("exp-overflows-to-infinity", _exp_literal("1e400"), "claim exp must be a number"),
     # issuer, audience, subject
     ("wrong-issuer", lambda i: i.token(claims=i.claims(iss="https://evil.example")), "wrong issuer"),
     ("wrong-audience", lambda i: i.token(claims=i.claims(aud="another-api")), "wrong audience"),
@@ -341,6 +351,12 @@ def test_at_least_fifteen_forged_classes(record_property: Callable[[str, object]
     print(f"{len(FORGED)} forged or malformed token classes")
     assert len(FORGED) >= 15
     assert len({name for name, _, _ in FORGED}) == len(FORGED)
+
+
+def test_every_forged_class_is_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
+    assert f"forges {len(FORGED)} classes" in doc
+    assert [name for name, _, _ in FORGED if f"`{name}`" not in doc] == []
 
 
 @pytest.mark.parametrize(("forge", "reason"), [(f, r) for _, f, r in FORGED], ids=[n for n, _, _ in FORGED])
