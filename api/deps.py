@@ -53,6 +53,14 @@ def get_scope(request: Request) -> Scope:
     return Scope(region=principal.region, pii=reveal)
 
 
+NOWHERE = Scope(region="")  # a scope that holds no region: what a caller without a token may see
+
+
+def get_scope_or_nowhere(request: Request) -> Scope:
+    """The caller's scope, or nothing at all without a token (a public page that opens a session)."""
+    return get_scope(request) if get_principal(request) is not None else NOWHERE
+
+
 def authorize(request: Request) -> None:
     """Function-level authorisation: the operation (method and route template) must be open to the
     caller's body in :data:`security.permissions.OPERATIONS`; an operation missing there is closed."""

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from security.permissions import PUBLIC_PATHS
+from security.permissions import is_public
 from security.principal import Principal
 from security.ratelimit import Decision, RateLimits
 
@@ -104,7 +104,7 @@ class Guard:
 
         authorization = _header(scope, b"authorization")
         if authorization is None:
-            if scope["path"] in PUBLIC_PATHS:
+            if is_public(scope["method"], scope["path"]):
                 return None
             raise Refused(
                 401,

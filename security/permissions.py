@@ -68,7 +68,12 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "graphql:__type": OPERATORS,
 }
 
-PUBLIC_PATHS = frozenset(op.split(" ", 1)[1] for op, bodies in OPERATIONS.items() if not bodies)
+PUBLIC_OPERATIONS = frozenset(op for op, bodies in OPERATIONS.items() if not bodies and " " in op)
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether a request may come without a token (HEAD goes as GET)."""
+    return f"{'GET' if method == 'HEAD' else method} {path}" in PUBLIC_OPERATIONS
 
 
 def allowed(operation: str, body: Body | None) -> bool:

@@ -32,7 +32,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
-from api.deps import get_principal, get_scope, get_session
+from api.deps import get_principal, get_scope_or_nowhere, get_session
 from api.errors import ProblemError
 from api.graphql.context import Context
 from api.graphql.cost import Authorize, CostLimit
@@ -91,7 +91,7 @@ def make_schema(settings: GraphQLSettings) -> strawberry.Schema:
 def get_context(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
-    scope: Annotated[Scope, Depends(get_scope)],
+    scope: Annotated[Scope, Depends(get_scope_or_nowhere)],
 ) -> Context:
     """The request's context: the guard's principal, and a way to charge its budget by the query's cost.
     On PostgreSQL, no parallel workers: a level of parents is one UNION ALL of small index-driven
