@@ -11,9 +11,10 @@ from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
 from schema.db import DatabaseSettings
+from security.audit import AuditSettings
 from security.pseudonym import PseudonymSettings
 
-SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings]
+SETTINGS = [DatabaseSettings, PseudonymSettings, CacheSettings, GraphQLSettings, AuditSettings]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
