@@ -68,8 +68,9 @@ def verify_command() -> None:
     console.print(f"[red]{report.summary()}[/]", soft_wrap=True, highlight=False)
     for finding in report.findings[:20]:
         console.print(f"  {finding}", soft_wrap=True, highlight=False)
-    if len(report.findings) > 20:
-        console.print(f"  … and {len(report.findings) - 20} more")
+    more = len(report.findings) + report.omitted - 20
+    if more > 0:
+        console.print(f"  … and {more} more")
     raise typer.Exit(1)
 
 

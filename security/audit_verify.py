@@ -32,6 +32,8 @@ from security.merkle import Frontier
 
 # --- verifying -------------------------------------------------------------------------------------------
 
+MAX_FINDINGS = 1000  # a log rewritten wholesale is named by its first thousand faults, the rest counted
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -62,7 +64,14 @@ class VerifyReport:
     root_hash: str = ""  # the log's head, hex (empty when it cannot be computed)
     checkpoints: int = 0  # checkpoints whose root was checked against the log and matched
     newest_checkpoint: int = 0  # the largest tree size a matching checkpoint signed
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # in the order found, the first MAX_FINDINGS
+    omitted: int = 0  # findings past MAX_FINDINGS, counted only
+
+    def add(self, finding: Finding) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(finding)
+        else:
+            self.omitted += 1
 
     @property
     def ok(self) -> bool:
@@ -91,7 +100,7 @@ class VerifyReport:
     def summary(self) -> str:
         if not self.ok:
             first = self.first_bad_entry or self.first_bad_checkpoint
-            return f"audit log NOT intact ({len(self.findings)} findings); first: {first}"
+            return f"audit log NOT intact ({len(self.findings) + self.omitted} findings); first: {first}"
         tail = self.tree_size - self.newest_checkpoint
         text_ = (
             f"audit log intact: entries {self.base}..{self.tree_size - 1} ({self.entries}), head "
@@ -117,7 +126,7 @@ def verify(engine: Engine, checkpoint_dir: Path, public_key: Ed25519PublicKey | 
         if isinstance(cp, Checkpoint) and problem is None:
             trusted.setdefault(cp.tree_size, []).append((path.name, cp))
         else:
-            report.findings.append(Finding(problem or "", checkpoint=path.name))
+            report.add(Finding(problem or "", checkpoint=path.name))
 
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # one snapshot for the whole scan, however long
@@ -137,7 +146,7 @@ def _check_log(
         base_cp = next((cp for _, cp in trusted.get(base, []) if cp.root_hash.hex() == base_root), None)
         frontier = base_cp.start() if base_cp else None
         if frontier is None:
-            report.findings.append(
+            report.add(
                 Finding(
                     f"entries below {base} were pruned, but no trusted checkpoint of size {base} with the "
                     "recorded root is left: the rest cannot be tied to a signed head",
@@ -157,7 +166,7 @@ def _check_log(
                 report.checkpoints += 1
                 matched = max(matched, cp.tree_size)
             else:
-                report.findings.append(
+                report.add(
                     Finding(
                         f"the log's head at {cp.tree_size} entries is {frontier.root().hex()}, the "
                         f"checkpoint signed {cp.root_hash.hex()}: one of these entries was altered, removed "
@@ -172,9 +181,9 @@ def _check_log(
     for seq, stored, computed in leaves(conn, base):
         report.entries += 1
         if seq != expected:
-            report.findings.append(Finding(f"missing from the log (the next entry is {seq})", seq=expected))
+            report.add(Finding(f"missing from the log (the next entry is {seq})", seq=expected))
         if stored != computed.hex():
-            report.findings.append(
+            report.add(
                 Finding(
                     "the leaf hash does not match the entry's fields (a field was edited, or the entry's "
                     "content was moved here from another entry)",
@@ -204,7 +213,7 @@ def _check_beyond(
         if size <= now:
             continue  # written after the scan's snapshot: checked by the next run
         for name, _cp in trusted[size]:
-            report.findings.append(
+            report.add(
                 Finding(
                     f"the checkpoint signed {size} entries, the log holds {report.tree_size}: these were "
                     "removed",
