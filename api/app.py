@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.analysis.routes import router as analysis_router
+from api.audit_trail import AuditTrail, GroupCommit
 from api.cache import CacheSettings, ResponseCache
 from api.deps import authorize
 from api.funds.routes import router as funds_router
@@ -22,6 +23,7 @@ from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
+from security.audit import AuditWriter
 from security.ratelimit import RateLimits
 
 DESCRIPTION = """Read-only oversight of the four budgets (四本预算) of a region: when money was allocated,
@@ -34,14 +36,15 @@ def create_app(
     graphql: GraphQLSettings | None = None,
     verifier: Verifier | None = None,
     limits: RateLimits | None = None,
+    audit: AuditWriter | None = None,
 ) -> FastAPI:
     """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names, read only);
     GraphQL's guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings); tokens checked by
     ``verifier`` (default: the ``OVERSIGHT_AUTH_`` issuer); budgets from ``limits`` (default: the
-    ``OVERSIGHT_RATELIMIT_`` settings)."""
-    from security.tokens import AuthSettings, TokenVerifier
-
+    ``OVERSIGHT_RATELIMIT_`` settings); every request recorded by ``audit`` (default: the
+    ``OVERSIGHT_AUDIT_`` settings, which need the signing key ``oversight audit init`` makes)."""
     from schema.db import reader_engine
+    from security.tokens import AuthSettings, TokenVerifier
 
     app = FastAPI(
         title="fiscal-oversight",
@@ -55,6 +58,8 @@ def create_app(
     # the last added runs first: the guard (who, budget, reveal), then the cache keyed by who it was
     app.add_middleware(ResponseCache, engine=app.state.engine, entries=CacheSettings().response_cache_entries)
     app.add_middleware(Guard, verifier=verifier or TokenVerifier(AuthSettings()), limits=app.state.limits)
+    app.state.audit = audit or AuditWriter()
+    app.add_middleware(AuditTrail, commit=GroupCommit(app.state.audit))  # outermost: sees every answer
     errors.install(app)
     app.include_router(health_router)
     app.include_router(analysis_router)

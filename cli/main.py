@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.audit import audit_app
 from cli.auth import keys_app, token_command
 from cli.loading import load_command, quarantine_command, runs_command
 from cli.serving import demo_command, serve_command
@@ -17,6 +18,7 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pret
 db_app = typer.Typer(help="The warehouse schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 

@@ -1,5 +1,6 @@
 """All warehouse models, imported in one place so the metadata is complete (Alembic, tests, the loader)."""
 
+from schema.audit import AuditLog, AuditPrune
 from schema.base import Base
 from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAlloc
 from schema.classification import Classification, CodeSet
@@ -60,4 +61,6 @@ __all__ = [
     "PaymentText",
     "Payee",
     "PayeeRegion",
+    "AuditLog",
+    "AuditPrune",
 ]

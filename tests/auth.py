@@ -9,14 +9,31 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from security.tokens import AuthSettings, TokenVerifier, init_keys, mint
 from sqlalchemy import Engine
 
 from api.app import create_app
 from api.graphql.schema import GraphQLSettings
+from security.audit import AuditSettings, AuditWriter
 from security.ratelimit import RateLimits, RateLimitSettings
+from security.tokens import AuthSettings, TokenVerifier, init_keys, mint
 
 PROVINCE = "410000000"
+
+
+@cache
+def audit_key() -> Any:
+    """The signing key of the tests' audit checkpoints (one per test process)."""
+    from security.checkpoints import create_signing_key
+
+    return create_signing_key(keys_dir() / "audit-ed25519.pem")
+
+
+def audit_writer(engine: Engine) -> AuditWriter:
+    """An audit writer into ``engine``'s own audit log (checkpoints in the process's key folder)."""
+    settings = AuditSettings(
+        checkpoint_dir=keys_dir() / f"checkpoints-{id(engine)}", signing_key=keys_dir() / "audit-ed25519.pem"
+    )
+    return AuditWriter(engine, settings=settings, signing_key=audit_key())
 
 
 @cache
@@ -42,6 +59,7 @@ def api_client(
     pii: bool = False,
     graphql: GraphQLSettings | None = None,
     limits: RateLimits | None = None,
+    audit: AuditWriter | None = None,
 ) -> TestClient:
     """A client of the API over ``engine``, carrying a token of ``body`` for ``region`` (none if ``body`` is
     None)."""
@@ -50,6 +68,7 @@ def api_client(
         graphql,
         verifier=TokenVerifier(auth_settings()),
         limits=limits or RateLimits(RateLimitSettings(enabled=False)),
+        audit=audit or audit_writer(engine),
     )
     client = TestClient(app)
     if body is not None:

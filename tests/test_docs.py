@@ -11,6 +11,7 @@ from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
 from schema.db import DatabaseSettings
+from security.audit import AuditSettings
 from security.pseudonym import PseudonymSettings
 from security.ratelimit import RateLimitSettings
 from security.tokens import AuthSettings
@@ -22,6 +23,7 @@ SETTINGS = [
     GraphQLSettings,
     RateLimitSettings,
     AuthSettings,
+    AuditSettings,
 ]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
