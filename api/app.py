@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from api import errors
 from api.analysis.routes import router as analysis_router
+from api.audit.routes import router as audit_router
 from api.audit_trail import AuditTrail, GroupCommit
 from api.cache import CacheSettings, ResponseCache
 from api.deps import authorize
@@ -70,6 +71,7 @@ def create_app(
     app.include_router(regions_router)
     app.include_router(orgs_router)
     app.include_router(reference_router)
+    app.include_router(audit_router)
     app.include_router(graphql_router(graphql))
     return app
 

@@ -45,6 +45,8 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "GET /v1/agencies": READERS,
     "GET /v1/projects": READERS,
     "GET /v1/classifications/{scheme}": READERS,
+    # the audit log
+    "GET /v1/audit": AUDITORS,
     # GraphQL: the endpoint admits every body that may call any root field; each root field is checked
     "POST /graphql": OPERATORS,
     "graphql:summary": READERS,

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from api.app import create_app
 from api.graphql.schema import GraphQLSettings, make_schema
 from schema.db import make_engine
 from security.masking import mask_account, mask_id, mask_name
@@ -36,9 +35,9 @@ ACCOUNT = re.compile(r"(?<![0-9*])[0-9]{12,}(?![0-9])")
 def app_operations() -> list[str]:
     """Every operation the application serves: REST routes (through included routers) and GraphQL root
     fields."""
-    from tests.auth import api_client as _unused  # noqa: F401  (keys and settings importable)
+    from api.contracts import contract_app
 
-    app = create_app(make_engine("sqlite://"))
+    app = contract_app()
     ops: list[str] = []
 
     def walk(routes: Any) -> None:
