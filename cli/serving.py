@@ -20,6 +20,16 @@ def serve_command(
     """Serve the oversight API (REST under /v1, GraphQL at /graphql, docs at /docs, health at /healthz)."""
     import uvicorn
 
+    from security.audit import AuditSettings
+
+    signing_key = AuditSettings().signing_key
+    if not signing_key.exists():
+        console.print(
+            f"[red]no audit signing key at {signing_key}[/]: every request goes into a signed audit log; "
+            "create the key with `oversight audit init` (or set OVERSIGHT_AUDIT_SIGNING_KEY)"
+        )
+        raise typer.Exit(2)
+
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "api.app:served_app",
@@ -29,6 +39,23 @@ def serve_command(
         workers=workers,
         log_level="info",
         access_log=False,
+    )
+
+
+def demo_keys(region: str = "410000000") -> str:
+    """The demo's local keys (the token issuer's and the audit checkpoints'), made once, and a token."""
+    from security.audit import AuditSettings
+    from security.checkpoints import create_signing_key
+    from security.tokens import AuthSettings, init_keys, mint
+
+    auth = AuthSettings()
+    if not auth.jwks_path.exists():
+        init_keys(auth.keys_dir, settings=auth)
+    audit = AuditSettings()
+    if not audit.signing_key.exists():
+        create_signing_key(audit.signing_key)
+    return mint(
+        auth.keys_dir, body="congress", region=region, ttl_seconds=8 * 3600, sub="demo", settings=auth
     )
 
 
@@ -50,6 +77,13 @@ def demo_command(
         generate_batch(batch, scale=scale, seed=seed, fmt="csv", encoding="utf-8")
     if run_load(batch, source="demo") is None:
         raise typer.Exit(2)
+    token = demo_keys()
+    console.print("a token for the demo (a people's congress reader of the province, valid 8 hours):")
+    console.print(token, soft_wrap=True, highlight=False)
+    console.print(
+        'use it as [bold]Authorization: Bearer <token>[/] (e.g. curl -H "Authorization: Bearer $TOKEN" '
+        f"http://{host}:{port}/v1/summary); more with `oversight token --body audit --region 410100000`"
+    )
     if serve:
         # the demo is for exploring: GraphQL introspection and its GraphiQL page are on (off by default)
         os.environ.setdefault("OVERSIGHT_GRAPHQL_INTROSPECTION", "true")
