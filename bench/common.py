@@ -107,14 +107,19 @@ KEYS = OUT / "keys"
 def auth_env() -> dict[str, str]:
     """The settings a benchmarked server needs to accept :func:`auth_header` (the local demo issuer's key
     in ``bench/out/keys``), with rate limits off: a benchmark measures the work, not the budget."""
+    from security.checkpoints import create_signing_key
     from security.tokens import init_keys
 
     if not (KEYS / "jwks.json").exists():
         init_keys(KEYS)
+    if not (KEYS / "audit-ed25519.pem").exists():
+        create_signing_key(KEYS / "audit-ed25519.pem")
     return {
         "OVERSIGHT_AUTH_KEYS_DIR": str(KEYS),
         "OVERSIGHT_AUTH_JWKS_FILE": str(KEYS / "jwks.json"),
         "OVERSIGHT_RATELIMIT_ENABLED": "false",
+        "OVERSIGHT_AUDIT_SIGNING_KEY": str(KEYS / "audit-ed25519.pem"),
+        "OVERSIGHT_AUDIT_CHECKPOINT_DIR": str(OUT / "audit-checkpoints"),
     }
 
 

@@ -68,7 +68,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int = 1, command: list[str] | None = None, cache: bool = True) -> Iterator[str]:
+def server(
+    url: str,
+    workers: int = 1,
+    command: list[str] | None = None,
+    cache: bool = True,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     port = _free_port()
     args = command or [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers", str(workers)]
     args = [a.replace("{port}", str(port)) for a in args]
@@ -79,6 +85,7 @@ def server(url: str, workers: int = 1, command: list[str] | None = None, cache: 
             "OVERSIGHT_DATABASE_URL": url,
             "OVERSIGHT_RESPONSE_CACHE_ENTRIES": "2048" if cache else "0",
             **auth_env(),
+            **(env or {}),
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import graphql, load, queries
+from bench import graphql, load, queries, security
 
-BENCHMARKS = {"load": load.main, "queries": queries.main, "graphql": graphql.main}
+BENCHMARKS = {"load": load.main, "queries": queries.main, "graphql": graphql.main, "security": security.main}
 
 
 def main() -> None:
