@@ -8,7 +8,7 @@ every prefix, and audit paths and consistency proofs between some of the sizes.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from security.merkle import (
@@ -203,6 +203,7 @@ leaf_lists = st.lists(st.binary(max_size=8), min_size=1, max_size=70).map(
 )
 
 
+@settings(deadline=None)  # no timing in tests: a loaded machine is slow, not wrong
 @given(leaf_lists, st.data())
 def test_proofs_of_any_tree_verify_and_bit_flips_fail(leaves: list[bytes], data: st.DataObject) -> None:
     n = len(leaves)
