@@ -46,7 +46,7 @@ class AuditSettings(BaseSettings):
         "`oversight audit checkpoint`.",
     )
     signing_key: Path = Field(
-        default=Path("./.keys/audit-ed25519.pem"),
+        default=Path("./.oversight-keys/audit-ed25519.pem"),
         description="Ed25519 private key (PKCS 8 PEM) that signs checkpoints; `oversight audit init` creates "
         "it with its public key beside it (`.pub`), which is all `oversight audit verify` needs.",
     )
