@@ -24,7 +24,7 @@ from security.permissions import OPERATIONS, allowed, is_public
 from security.principal import Body
 from security.ratelimit import RateLimits, RateLimitSettings
 from tests import oracle
-from tests.auth import api_client, auth_settings, token
+from tests.auth import api_client, audit_key, auth_settings, token
 
 PROVINCE, CITY, COUNTY = "410000000", "410100000", "410102000"
 READERS = [Body.congress, Body.audit, Body.discipline, Body.finance]
@@ -377,13 +377,16 @@ def test_two_processes_share_one_budget_through_redis(demo_engine: Engine) -> No
         "OVERSIGHT_AUTH_KEYS_DIR": str(settings.keys_dir),
         "OVERSIGHT_AUTH_JWKS_FILE": str(settings.jwks_file),
         "OVERSIGHT_RESPONSE_CACHE_ENTRIES": "0",
+        "OVERSIGHT_AUDIT_SIGNING_KEY": str(settings.keys_dir / "audit-ed25519.pem"),
+        "OVERSIGHT_AUDIT_CHECKPOINT_DIR": str(settings.keys_dir / "checkpoints-served"),
     }
+    audit_key()  # made once per test process
     url = demo_engine.url.render_as_string(hide_password=False)
     procs = [_serve(url, port, env) for port in ports]
     try:
         headers = {"Authorization": f"Bearer {token('congress', sub='shared-budget')}"}
         for port in ports:
-            for _ in range(150):
+            for _ in range(300):
                 try:
                     httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                     break
