@@ -30,7 +30,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UNCACHED = ("/v1/sources", "/v1/summary")  # answers that show the clock (a source's lag behind now)
+UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit")  # answers that show the clock, or the audit log
 MAX_BODY = 512 * 1024  # larger answers are not kept
 
 
