@@ -194,6 +194,17 @@ def _pg_trigram(q: str) -> bool:
     return False
 
 
+def _first_document(session: Session, regions: list[str]) -> int | None:
+    """PostgreSQL: the first document in match order of the regions ``regions`` (one lookup in
+    ``ix_payment_text_region`` per region), None when they have none."""
+    first = text(
+        "SELECT min((SELECT min(d.id) FROM payment_text AS d WHERE d.mof_div_code = code)) "
+        "FROM unnest(CAST(:codes AS text[])) AS code"
+    ).bindparams(codes=regions)
+    value = session.execute(first).scalar()
+    return None if value is None else int(value)
+
+
 def with_keyword(
     session: Session, query: Select[Any], q: str, regions: list[str] | None = None
 ) -> tuple[Select[Any], Any]:
@@ -212,7 +223,10 @@ def with_keyword(
     query = query.join(t, t.pay_cert_id == PayVoucher.pay_cert_id).where(exact)
     if session.get_bind().dialect.name == "postgresql":
         if regions is not None:
-            query = query.where(t.mof_div_code.in_(regions))
+            # documents before the scope's first are never read: a city's may begin deep in the order
+            first = _first_document(session, regions)
+            query = query.where(t.mof_div_code.in_(regions), t.id >= (first if first is not None else 0))
+            query = query.execution_options(first_document=first if first is not None else 0)
         if not _pg_trigram(q):
             session.execute(text("SET LOCAL enable_bitmapscan = off"))  # no index to collect with
         else:
@@ -484,7 +498,9 @@ def _by_windows(session: Session, query: Select[Any], key: Any, after: int | Non
     near the page's true end; that is why this is fast, never why it is right. A table whose physical
     order has drifted (documents rewritten by later loads) only widens the range of step 3."""
     if after is None:
-        first = session.execute(select(func.min(PaymentText.id))).scalar_one()
+        first = query.get_execution_options().get("first_document")
+        if first is None:
+            first = session.execute(select(func.min(PaymentText.id))).scalar_one()
         if first is None:
             return []
         after = int(first) - 1

@@ -554,14 +554,15 @@ def _summarize_id_ranges(conn: Connection, whole: bool) -> None:
     only the table pages of a range of match order. Pages written since the last summary are summarized
     (unsummarized ones match every range). After a whole rebuild every summary is taken anew first: the
     new documents went into pages freed by an earlier rebuild, whose summaries still span the old ids, and
-    a summary only ever widens. Either way the index stays exact; this only keeps it narrow."""
-    if (
-        conn.dialect.name != "postgresql"
-        or conn.execute(text(f"SELECT to_regclass('{BRIN}')")).scalar() is None
-    ):
+    a summary only ever widens. Either way the index stays exact; this only keeps it narrow. (Only the
+    index's owner may summarize it; a loader connecting as another role leaves that to VACUUM.)"""
+    if conn.dialect.name != "postgresql":
+        return
+    owned = text(f"SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass('{BRIN}')")
+    if not conn.execute(owned).scalar():
         return
     if whole:
-        conn.execute(
+        conn.execute(  # one call per range of 32 pages, the index's pages_per_range
             text(
                 f"SELECT count(brin_desummarize_range('{BRIN}', block)) FROM generate_series(0, "
                 "pg_relation_size('payment_text') / current_setting('block_size')::int, 32) AS block"
