@@ -34,6 +34,8 @@ from sqlalchemy.engine import make_url
 
 from bench.common import OUT, ROOT, auth_env, auth_header, write_section
 from bench.load import PG_URL, ensure_batch, fresh_pg, load_into
+from schema.db import make_engine
+from schema.migrate import upgrade
 
 TARGETS = {"summary": 50, "drilldown": 50, "trace": 100, "search": 100}
 
@@ -58,6 +60,12 @@ def ensure_loaded(scale: str, seed: int) -> dict[str, str]:
         load_into(sqlite_url, batch)
     if not _has_rollups(pg_url):
         load_into(fresh_pg(name), batch)
+    for url in (sqlite_url, pg_url):  # a warehouse kept from an earlier run gets the newer migrations
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
     return {"SQLite": sqlite_url, "PostgreSQL": pg_url}
 
 
