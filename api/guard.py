@@ -14,8 +14,11 @@ audit log: ``principal``, ``reveal_reason``, ``request_id``.
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
@@ -32,6 +35,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+VERIFIED_FOR = 60  # seconds a verified token is trusted without checking its signature again
+VERIFIED_ENTRIES = 10_000
 REASON = re.compile(r"^[^\x00-\x1f\x7f]{4,200}\Z")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
@@ -60,6 +65,7 @@ class Guard:
         self.app = app
         self.verifier = verifier
         self.limits = limits
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,8 +126,12 @@ class Guard:
                 "the Authorization header must be 'Bearer <token>'",
                 [(b"www-authenticate", b'Bearer realm="fiscal-oversight", error="invalid_request"')],
             )
+        token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
         try:
-            return await run_in_threadpool(self.verifier.verify, token.strip())
+            principal = await run_in_threadpool(self.verifier.verify, token)
         except TokenError as exc:
             raise Refused(
                 401,
@@ -129,6 +139,21 @@ class Guard:
                 f"invalid token: {exc}",
                 [(b"www-authenticate", b'Bearer realm="fiscal-oversight", error="invalid_token"')],
             ) from None
+        self._remember(token, principal)
+        return principal
+
+    def _remember(self, token: str, principal: Principal) -> None:
+        """Keep a verified token for up to ``VERIFIED_FOR`` seconds, never past its own ``exp``: a client
+        sends the same token with every request, and checking its signature each time cost more than
+        answering from the cache (bench/RESULTS.md, security)."""
+        try:
+            payload = token.split(".")[1]
+            exp = float(orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+        except (IndexError, KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+            return
+        if len(self._verified) >= VERIFIED_ENTRIES:
+            self._verified.popitem(last=False)
+        self._verified[token] = (principal, min(exp, time.time() + VERIFIED_FOR))
 
     def _reveal(self, scope: Scope, principal: Principal | None) -> str | None:
         """The reason personal data may be shown unmasked on this request, or None (masked)."""
