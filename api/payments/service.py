@@ -405,6 +405,10 @@ def list_payments_many(
                 found[chunk[row[-1]]].append(tuple(row[:-1]))
             for i in chunk:  # a UNION keeps no order of its own
                 found[i].sort(key=lambda r: tuple(r[1:]), reverse=plans[i].descending)
+    if session.get_bind().dialect.name == "postgresql" and any(s.q is not None for s in searches):
+        # a keyword's plan may have turned bitmap scans off (SET LOCAL): the rest of the transaction,
+        # a GraphQL request's other fields included, plans with the default again
+        session.execute(text("SET LOCAL enable_bitmapscan = on"))
     ids = [r[0] for page in found for r in page[:limit]]
     by_id = {r.pay_cert_id: r for r in payment_rows(session, ids, scope.pii)}
     pages = []
