@@ -95,6 +95,21 @@ UNION_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
 FEN, TEXT, TERM = BigInteger(), String(), Integer()
 
 
+def run_together(session: Session, queries: Sequence[Select[Any]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each query, sent as one ``UNION ALL`` (per ``UNION_TERMS``), each term tagged with its
+    position: one round trip for a page of GraphQL parents. A UNION keeps no order of its own: a query
+    whose rows must come in order is sorted by its caller."""
+    out: list[list[tuple[Any, ...]]] = [[] for _ in queries]
+    for start in range(0, len(queries), UNION_TERMS):
+        chunk = queries[start : start + UNION_TERMS]
+        terms = [
+            q.add_columns(literal(n, TERM).label("term")).subquery().select() for n, q in enumerate(chunk)
+        ]
+        for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
+            out[start + row[-1]].append(tuple(row[:-1]))
+    return out
+
+
 def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -> list[Answer]:
     """The answers of several questions, in their order. Questions a single grouped query answers (the
     rollups and fact cells, every breakdown but by region and by payee) go to the database together, as
@@ -123,17 +138,8 @@ def answer_many(session: Session, scope: Scope, questions: Sequence[Question]) -
             answers[i] = _answer_alone(session, scope, q)
         else:
             plans.append((i, plan))
-    for start in range(0, len(plans), UNION_TERMS):
-        chunk = plans[start : start + UNION_TERMS]
-        terms = [
-            plan.query.add_columns(literal(n, TERM).label("term")).subquery().select()
-            for n, (_, plan) in enumerate(chunk)
-        ]
-        rows: dict[int, list[Any]] = {n: [] for n in range(len(chunk))}
-        for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
-            rows[row[-1]].append(row[:-1])
-        for n, (i, plan) in enumerate(chunk):
-            answers[i] = plan.finish(rows[n])
+    for (i, plan), rows in zip(plans, run_together(session, [plan.query for _, plan in plans]), strict=True):
+        answers[i] = plan.finish(rows)
     return [a for a in answers if a is not None]
 
 

@@ -291,10 +291,30 @@ async def _drill(
     sort: str,
     first: int,
     after: str | None,
+    make: Callable[[analysis.DrillRow], T],
     own_level: bool = False,
-) -> analysis.Drilldown:
+) -> Connection[T]:
+    """A nested list as a drill-down of the parent's scope (through the request's loader): its rows made
+    into nodes by ``make``."""
     ask = Drill(year, root, own_level, by, None, tuple(sorted(filters.items())), sort, after, limit(first))
-    return await info.context.loaders.drills.load(ask)
+    d = await info.context.loaders.drills.load(ask)
+    return connection(d.rows, make, d.next_cursor, d.row_count)
+
+
+async def _indicators(
+    info: Ctx,
+    year: int,
+    root: str | None,
+    filters: dict[Dim, str],
+    sort: str,
+    first: int,
+    after: str | None,
+    own_level: bool = False,
+) -> Connection[Indicator]:
+    def make(r: analysis.DrillRow) -> Indicator:
+        return Indicator.of_row(r, year, root)
+
+    return await _drill(info, year, root, Dim.indicator, filters, sort, first, after, make, own_level)
 
 
 async def _payments(
@@ -359,9 +379,11 @@ class Region:
     async def departments(
         self, info: Ctx, sort: Sort = "-paid", own_level: bool = True, first: First = 50, after: After = None
     ) -> Connection[Department]:
-        d = await _drill(info, self.year, self.code, Dim.department, {}, sort, first, after, own_level)
-        return connection(
-            d.rows, lambda r: Department.of(r, self.year, self.code), d.next_cursor, d.row_count
+        def make(r: analysis.DrillRow) -> Department:
+            return Department.of(r, self.year, self.code)
+
+        return await _drill(
+            info, self.year, self.code, Dim.department, {}, sort, first, after, make, own_level
         )
 
     @strawberry.field(description="Any breakdown of its subtree, as /v1/drilldown?region=code")
@@ -421,17 +443,13 @@ class Department:
     async def agencies(
         self, info: Ctx, sort: Sort = "-paid", first: First = 50, after: After = None
     ) -> Connection[Agency]:
-        d = await _drill(
-            info, self.year, self.scope_region, Dim.agency, {Dim.department: self.key}, sort, first, after
-        )
-        return connection(
-            d.rows,
-            lambda r: Agency(
+        def make(r: analysis.DrillRow) -> Agency:
+            return Agency(
                 key=r.key, name=r.name, year=self.year, scope_region=self.scope_region, known=r.measures
-            ),
-            d.next_cursor,
-            d.row_count,
-        )
+            )
+
+        filters = {Dim.department: self.key}
+        return await _drill(info, self.year, self.scope_region, Dim.agency, filters, sort, first, after, make)
 
 
 @strawberry.type(description="预算单位: a budget unit")
@@ -483,27 +501,22 @@ class Agency:
     async def projects(
         self, info: Ctx, sort: Sort = "-paid", first: First = 50, after: After = None
     ) -> Connection[Project]:
-        d = await _drill(
-            info, self.year, self.scope_region, Dim.project, {Dim.agency: self.key}, sort, first, after
-        )
-        return connection(
-            d.rows,
-            lambda r: Project(
+        def make(r: analysis.DrillRow) -> Project:
+            return Project(
                 key=r.key, name=r.name, year=self.year, scope_region=self.scope_region, known=r.measures
-            ),
-            d.next_cursor,
-            d.row_count,
+            )
+
+        filters = {Dim.agency: self.key}
+        return await _drill(
+            info, self.year, self.scope_region, Dim.project, filters, sort, first, after, make
         )
 
     @strawberry.field(description="Its indicators (预算指标)")
     async def indicators(
         self, info: Ctx, sort: Sort = "-paid", first: First = 50, after: After = None
     ) -> Connection[Indicator]:
-        d = await _drill(
-            info, self.year, self.scope_region, Dim.indicator, {Dim.agency: self.key}, sort, first, after
-        )
-        return connection(
-            d.rows, lambda r: Indicator.of_row(r, self.year, self.scope_region), d.next_cursor, d.row_count
+        return await _indicators(
+            info, self.year, self.scope_region, {Dim.agency: self.key}, sort, first, after
         )
 
     @strawberry.field(description="Its treasury payments in the year")
@@ -540,11 +553,8 @@ class Project:
     async def indicators(
         self, info: Ctx, sort: Sort = "-paid", first: First = 50, after: After = None
     ) -> Connection[Indicator]:
-        d = await _drill(
-            info, self.year, self.scope_region, Dim.indicator, {Dim.project: self.key}, sort, first, after
-        )
-        return connection(
-            d.rows, lambda r: Indicator.of_row(r, self.year, self.scope_region), d.next_cursor, d.row_count
+        return await _indicators(
+            info, self.year, self.scope_region, {Dim.project: self.key}, sort, first, after
         )
 
     @strawberry.field(description="Its treasury payments in the year")
@@ -912,20 +922,8 @@ class FundAllocation:
     async def indicators(
         self, info: Ctx, sort: Sort = "-paid", first: First = 50, after: After = None
     ) -> Connection[Indicator]:
-        d = await _drill(
-            info,
-            self.year,
-            self.region,
-            Dim.indicator,
-            {Dim.spe_fund: self.fund_code},
-            sort,
-            first,
-            after,
-            True,
-        )
-        return connection(
-            d.rows, lambda r: Indicator.of_row(r, self.year, self.region), d.next_cursor, d.row_count
-        )
+        filters = {Dim.spe_fund: self.fund_code}
+        return await _indicators(info, self.year, self.region, filters, sort, first, after, own_level=True)
 
 
 @strawberry.type

@@ -23,7 +23,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    literal,
     select,
     text,
     tuple_,
@@ -32,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from api.analysis.breakdown import TERM, UNION_TERMS, payments_query, subtree_codes
+from api.analysis.breakdown import payments_query, run_together, subtree_codes
 from api.analysis.dimensions import Dim, Filter, parse_filter
 from api.errors import BadParameter, NotFound
 from api.pagination import Listed, count_rows, decode_cursor, encode_cursor
@@ -129,18 +128,14 @@ def count_payments_many(session: Session, scope: Scope, searches: Sequence[Payme
         else:
             query = search_query(session, scope, s)[0].with_only_columns(PayVoucher.pay_cert_id)
             counts[i] = count_rows(session, query)
-    for start in range(0, len(plain), UNION_TERMS):
-        chunk = plain[start : start + UNION_TERMS]
-        terms = [
-            select(func.count(), literal(n, TERM)).select_from(
-                search_query(session, scope, searches[i])[0]
-                .with_only_columns(PayVoucher.pay_cert_id)
-                .subquery()
-            )
-            for n, i in enumerate(chunk)
-        ]
-        for count, n in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
-            counts[chunk[n]] = int(count)
+    queries = [
+        select(func.count()).select_from(
+            search_query(session, scope, searches[i])[0].with_only_columns(PayVoucher.pay_cert_id).subquery()
+        )
+        for i in plain
+    ]
+    for i, rows in zip(plain, run_together(session, queries), strict=True):
+        counts[i] = int(rows[0][0])
     return counts
 
 
@@ -395,16 +390,8 @@ def list_payments_many(
         else:
             batches.setdefault(plan.listing, []).append(i)
     for members in batches.values():
-        for start in range(0, len(members), UNION_TERMS):
-            chunk = members[start : start + UNION_TERMS]
-            terms = [
-                plans[i].query.add_columns(literal(n, TERM).label("term")).subquery().select()
-                for n, i in enumerate(chunk)
-            ]
-            for row in session.execute(union_all(*terms) if len(terms) > 1 else terms[0]):
-                found[chunk[row[-1]]].append(tuple(row[:-1]))
-            for i in chunk:  # a UNION keeps no order of its own
-                found[i].sort(key=lambda r: tuple(r[1:]), reverse=plans[i].descending)
+        for i, rows in zip(members, run_together(session, [plans[i].query for i in members]), strict=True):
+            found[i] = sorted(rows, key=lambda r: tuple(r[1:]), reverse=plans[i].descending)
     if session.get_bind().dialect.name == "postgresql" and any(s.q is not None for s in searches):
         # a keyword's plan may have turned bitmap scans off (SET LOCAL): the rest of the transaction,
         # a GraphQL request's other fields included, plans with the default again
