@@ -48,9 +48,11 @@ class Verifier(Protocol):
 class Refused(Exception):
     """The guard answers instead of the route."""
 
-    def __init__(self, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         super().__init__(detail)
-        self.status, self.title, self.detail, self.headers = status, title, detail, list(headers)
+        self.status, self.title, self.detail, self.headers = status, title, detail, list(headers or [])
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -373,10 +373,8 @@ def list_payments_many(
     """A page of each search, in the same order and size: the pages of many parents (a GraphQL list of
     units, each with its latest payments) go to the database as one ``UNION ALL``, and their rows are
     then read in one query, whatever the number of searches."""
-    if session.get_bind().dialect.name == "postgresql":
-        # A page reads few rows; compiling its plan (JIT, for plans the planner thinks costly) took longer
-        # than running it: 20-30 ms of a county's 1-2 character search at province scale.
-        session.execute(text("SET LOCAL jit = off"))
+    # (API transactions run without JIT, api.deps.get_session: compiling a page's plan took longer than
+    # running it, 20-30 ms of a county's 1-2 character search at province scale)
     plans = [_page_plan(session, scope, s, sort, cursor, limit) for s in searches]
     found: list[list[Any]] = [[] for _ in plans]
     batches: dict[str, list[int]] = {}
