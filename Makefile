@@ -25,7 +25,7 @@ bench: $(STAMP)  ## benchmarks under bench/; figures go to bench/RESULTS.md
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api schema connectors security cli demo
+	$(BIN)/mypy api schema connectors security cli demo monitor
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -2,7 +2,7 @@
 
 ``generate(out, scale=..., seed=...)`` writes one file per feed table, ``manifest.json`` and
 ``anomalies.jsonl`` (the ground truth of the planted warning-rule findings). Thresholds the plants rely on
-live in ``demo.thresholds``.
+live in ``monitor.thresholds``.
 """
 
 from demo.generate import generate

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from demo import thresholds as th
+from monitor import thresholds as th
 from demo.anomalies import PlantPlan
 from demo.budget import Budget, Indicator, dept_division
 from demo.catalog import DIVISIONS

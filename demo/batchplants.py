@@ -10,7 +10,7 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
-from demo import thresholds as th
+from monitor import thresholds as th
 from demo.anomalies import Plant, PlantPlan
 from demo.orgs import Agency
 from demo.payees import GHOSTS_FROM

@@ -2,7 +2,7 @@
 
 Purposes are templates separated by "/": {y} year, {m} the month billed (the month before the payment),
 {pm} the months a scheduled payment covers, {q} quarter, {n} a count, {meeting}, {training}, {village}.
-No normal purpose contains a keyword of ``demo.thresholds.SUSPICIOUS_KEYWORDS`` or
+No normal purpose contains a keyword of ``monitor.thresholds.SUSPICIOUS_KEYWORDS`` or
 ``SANGONG_PREPAY_KEYWORDS`` (a test checks it).
 """
 

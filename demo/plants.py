@@ -11,7 +11,7 @@ import random
 from datetime import date, timedelta
 from functools import partial
 
-from demo import thresholds as th
+from monitor import thresholds as th
 from demo.anomalies import Plant, PlantPlan
 from demo.batchplants import RiskRow, plant_in_batch
 from demo.budget import Indicator, window

@@ -1,7 +1,7 @@
 """Transfer chains (转移支付): province → city → county → township, each level registering the upper
 document (``rec_date``), issuing its own and passing the money on or assigning it to its units.
 
-Normal lags stay well inside the statutory deadlines of demo.thresholds; the structural anomalies
+Normal lags stay well inside the statutory deadlines of monitor.thresholds; the structural anomalies
 (late receipt, late pass-on, idle transfer) are planted here, at chosen (program, county) pairs of 2025.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from demo import thresholds as th
+from monitor import thresholds as th
 from demo.budget import Builder, Indicator
 from demo.catalog import DIVISIONS
 from demo.orgs import Agency

@@ -43,7 +43,7 @@ def prev_workday(d: date) -> date:
 
 
 def add_workdays(d: date, n: int) -> date:
-    """The working day that is a lag of ``n`` working days after ``d`` (see demo.thresholds)."""
+    """The working day that is a lag of ``n`` working days after ``d`` (see monitor.thresholds)."""
     days, _ = _calendar()
     return days[bisect_right(days, d) - 1 + n] if n > 0 else d
 

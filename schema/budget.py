@@ -82,6 +82,7 @@ class BgtInfo(Provenance, Base):
         Index("ix_ba_bgt_info_doc", "cor_bgt_doc_no"),
         Index("ix_ba_bgt_info_spe_fund", "spe_fund_code", "fiscal_year"),
         Index("ix_ba_bgt_info_sup_doc", "sup_bgt_doc_no"),
+        Index("ix_ba_bgt_info_run", "src_run_id"),
     )
 
 

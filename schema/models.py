@@ -6,6 +6,7 @@ from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAll
 from schema.classification import Classification, CodeSet
 from schema.derived import ExecRollup, FactCell, Payee, PayeeRegion, PaymentText, Rollup, ScopeRollup
 from schema.loading import LoadRun, LoadTableReport, Quarantine
+from schema.monitor import MonitorRun, Warning, WarningObject, WarningStep, WhitelistEntry, WorkCalendar
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
 from schema.payment import PayDetail, PayVoucher
 from schema.risk import ExtRisk
@@ -63,4 +64,10 @@ __all__ = [
     "PayeeRegion",
     "AuditLog",
     "AuditPrune",
+    "Warning",
+    "WarningObject",
+    "WarningStep",
+    "WhitelistEntry",
+    "MonitorRun",
+    "WorkCalendar",
 ]

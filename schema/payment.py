@@ -50,6 +50,7 @@ class PayVoucher(Provenance, Base):
         Index("ix_pay_voucher_agency", "mof_div_code", "agency_code", "fiscal_year"),
         Index("ix_pay_voucher_bgt", "bgt_id"),
         Index("ix_pay_voucher_payee", "payee_key", "fiscal_year"),
+        Index("ix_pay_voucher_run", "src_run_id"),  # what a load wrote: incremental monitoring
     )
 
 
@@ -77,4 +78,7 @@ class PayDetail(Provenance, Base):
     tracking_id: Mapped[str | None] = feed(Kind.CODE)
     payee_key: Mapped[str] = mapped_column(String(64), nullable=False, info={"derived": True})
 
-    __table_args__ = (Index("ix_pay_detail_payee", "payee_key"),)
+    __table_args__ = (
+        Index("ix_pay_detail_payee", "payee_key"),
+        Index("ix_pay_detail_run", "src_run_id"),
+    )

@@ -1,7 +1,7 @@
 """The demo province generator: deterministic, consistent, in the feed format, and its anomalies findable.
 
 One small province is generated per module (a few seconds) and read back; an independent re-implementation
-of the warning rules (by the definitions in demo.thresholds) checks that every planted anomaly is found and
+of the warning rules (by the definitions in monitor.thresholds) checks that every planted anomaly is found and
 that normal data sets off none of them.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from demo import SCALES, generate
-from demo import thresholds as th
+from monitor import thresholds as th
 from demo.workdays import is_workday, lag_workdays
 from demo.writers import FIELDS, sha256_of
 

@@ -1,4 +1,4 @@
-"""Every threshold the demo plants its anomalies against, in one place.
+"""Every default threshold of the warning rules, in one place: the demo plants its anomalies against them.
 
 The demo generator keeps normal data clear of each of these and plants every anomaly well beyond it; the
 warning-rule engine takes its defaults from here, so a planted anomaly and the rule that should find it

@@ -1,0 +1,106 @@
+"""拨付进度 (disbursement progress): execution of a unit's budget against time progress (序时进度)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, select
+
+from connectors.ingest.convert import parse_amount
+from monitor import thresholds as th
+from monitor.calendar import FIRST_YEAR
+from monitor.rule import Ctx, Level, ObjectType, Param, Rule
+from monitor.rules._common import permille_text, text_null
+from schema.derived import ASSIGNED, PAYMENT
+from schema.models import FactCell
+
+
+def time_progress_permille(year: int, as_of: date) -> int:
+    """序时进度 of ``year`` at ``as_of``: elapsed days (1 January to the year's end of data, both counted)
+    over the days of the year, in per-mille, rounded down."""
+    end = min(date(year, 12, 31), as_of)
+    if end < date(year, 1, 1):
+        return 0
+    days = (date(year, 12, 31) - date(year, 1, 1)).days + 1
+    return ((end - date(year, 1, 1)).days + 1) * 1000 // days
+
+
+def progress_case(ctx: Ctx, year_column: Any) -> Any:
+    """The time progress of a fiscal-year column at the evaluation date, as a SQL CASE."""
+    whens = [
+        (year_column == y, time_progress_permille(y, ctx.as_of))
+        for y in range(FIRST_YEAR, ctx.as_of.year + 1)
+    ]
+    return case((year_column > ctx.as_of.year, 0), *whens, else_=1000)
+
+
+def _low_execution(ctx: Ctx) -> Select[Any]:
+    c = FactCell
+    budget = func.sum(case((c.record_kind == ASSIGNED, c.budget_fen), else_=0))
+    paid = func.sum(case((c.record_kind == PAYMENT, c.paid_fen), else_=0))
+    elapsed = progress_case(ctx, c.fiscal_year)
+    gap = elapsed * budget - paid * 1000  # (time progress - execution rate) × budget, in per-mille × fen
+    level = case(
+        (gap > int(ctx["red_points"]) * 10 * budget, Level.red.value),
+        (gap > int(ctx["orange_points"]) * 10 * budget, Level.orange.value),
+        else_=Level.yellow.value,
+    )
+    return (
+        select(
+            c.agency_code.label("object_id"),
+            c.mof_div_code.label("mof_div_code"),
+            c.fiscal_year.label("fiscal_year"),
+            (budget - paid).label("amount_fen"),
+            literal(ctx.as_of).label("occurred_on"),
+            c.agency_code.label("agency_code"),
+            text_null("payee_key"),
+            level.label("level"),
+            budget.label("ev_budget_fen"),
+            paid.label("ev_paid_fen"),
+            elapsed.label("ev_time_progress_permille"),
+        )
+        .where(
+            c.record_kind.in_((ASSIGNED, PAYMENT)),
+            c.agency_code.is_not(None),
+            ctx.in_regions(c.mof_div_code),
+        )
+        .group_by(c.mof_div_code, c.agency_code, c.fiscal_year)
+        .having(and_(budget > 0, gap > int(ctx["gap_points"]) * 10 * budget))
+    )
+
+
+def _explain_low(ev: dict[str, Any], params: Any) -> dict[str, Any]:
+    budget, paid = parse_amount(ev["budget"]), parse_amount(ev["paid"])
+    return {
+        "execution_rate": permille_text(paid, budget),
+        "time_progress": permille_text(int(ev["time_progress_permille"]), 1000),
+    }
+
+
+LOW_EXECUTION = Rule(
+    code="PRG-01",
+    key="low_execution",
+    group="拨付进度",
+    name="预算执行进度滞后",
+    title="Execution behind time progress",
+    level=Level.yellow,
+    object_type=ObjectType.agency,
+    fires_when="a budget unit's execution rate of a fiscal year (paid / current budget of its indicators) is "
+    "more than {gap_points} points behind time progress (序时进度) at the evaluation date; graded "
+    "黄, 橙 beyond {orange_points}, 红 beyond {red_points}",
+    basis="《预算法》第五十五条、第六十六条;财政部关于加快预算执行进度的通知: 预算支出应当按序时进度均衡执行",
+    message="paid {paid} of a budget of {budget} yuan ({execution_rate}) "
+    "against time progress {time_progress}",
+    query=_low_execution,
+    inputs=("ba_bgt_info", "bgt_adj", "pay_voucher"),
+    params=(
+        Param("gap_points", th.LOW_EXECUTION_GAP_POINTS, "percentage points behind time progress"),
+        Param("orange_points", th.LOW_EXECUTION_GRADES[1], "points behind from which it is 橙"),
+        Param("red_points", th.LOW_EXECUTION_GRADES[2], "points behind from which it is 红"),
+    ),
+    time_dependent=True,
+    explain=_explain_low,
+)
+
+RULES: tuple[Rule, ...] = (LOW_EXECUTION,)
