@@ -12,6 +12,7 @@ from rich.console import Console
 from cli.audit import audit_app
 from cli.auth import keys_app, token_command
 from cli.loading import load_command, quarantine_command, runs_command
+from cli.rules import rules_app, whitelist_app
 from cli.serving import demo_command, serve_command
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -19,6 +20,8 @@ db_app = typer.Typer(help="The warehouse schema (Alembic migrations).", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(rules_app, name="rules")
+app.add_typer(whitelist_app, name="whitelist")
 console = Console()
 
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
 
 from connectors.ingest.convert import format_amount
 from monitor.calendar import ensure_calendar
 from monitor.config import RuleConfig, load_config
 from monitor.rule import Ctx, Level, ParamValue, Rule
 from monitor.rules import RULES
+from schema.db import write_transaction
 from schema.models import LoadRun, LoadTableReport, MofDiv, PayVoucher, RegionClosure
 from schema.monitor import MonitorRun, Warning, WarningObject, WhitelistEntry
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 #: tables whose new rows a rule's incremental query can restrict itself to (Ctx.new)
 EVENT_TABLES = frozenset({"pay_voucher", "pay_detail", "ba_bgt_info", "bgt_adj", "pay_plan"})
 CHUNK = 500
+LEDGER_LOCK = 0x6F76_6D6F  # pg_advisory_xact_lock key of the warnings ledger
 SHANGHAI_OFFSET = timedelta(hours=8)  # China has one time zone and no daylight saving
 
 
@@ -425,7 +427,8 @@ def run_rules(
         evaluation_date = as_of or data_as_of(conn)
         changed = changed_tables(conn, since, upto) if since is not None else set()
         run_id: int = conn.execute(
-            insert(MonitorRun).values(
+            insert(MonitorRun)
+            .values(
                 mode="incremental" if since is not None else "full",
                 as_of=evaluation_date,
                 since_load_run=since,
@@ -493,7 +496,9 @@ def _evaluate(
     whitelist: Whitelist,
     now: datetime,
 ) -> RuleOutcome:
-    """One rule: evaluated, filtered by the whitelist and written, in one transaction."""
+    """One rule: evaluated in a read transaction, filtered by the whitelist, then written in a short write
+    transaction (on SQLite a long evaluation must not hold the write lock the audit log needs; on PostgreSQL
+    an advisory lock makes two runs at once write one after the other, so neither raises a duplicate)."""
     import time
 
     started = time.perf_counter()
@@ -503,8 +508,8 @@ def _evaluate(
         return RuleOutcome(rule.code, "skipped")
     full = since is None or rule.time_dependent or bool((inputs - EVENT_TABLES) & changed)
     outcome = RuleOutcome(rule.code, "full" if full else "incremental")
-    with engine.begin() as conn:
-        findings: list[Finding] = []
+    findings: list[Finding] = []
+    with engine.connect() as conn, conn.begin():
         for regions, overrides in region_groups(conn, cfg):
             if regions == ():
                 continue
@@ -512,9 +517,12 @@ def _evaluate(
             ctx = Ctx(params, as_of, None if full else since, regions, engine.dialect.name)
             for row in conn.execute(rule.query(ctx)).mappings():
                 findings.append(to_finding(rule, cfg, params, dict(row)))
-        outcome.findings = len(findings)
-        kept = [f for f in findings if whitelist.match(f) is None]
-        outcome.suppressed = len(findings) - len(kept)
+    outcome.findings = len(findings)
+    kept = [f for f in findings if whitelist.match(f) is None]
+    outcome.suppressed = len(findings) - len(kept)
+    with write_transaction(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK})
         outcome.raised = write_findings(conn, run_id, kept, now)
         if full:
             outcome.cleared = clear_missing(conn, rule, run_id, now)

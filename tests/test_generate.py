@@ -18,9 +18,9 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from demo import SCALES, generate
-from monitor import thresholds as th
 from demo.workdays import is_workday, lag_workdays
 from demo.writers import FIELDS, sha256_of
+from monitor import thresholds as th
 
 AS_OF = date(2026, 10, 31)
 AMOUNT = re.compile(r"^-?\d+\.\d{2}$")

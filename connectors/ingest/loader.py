@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from schema.reference import load_code_sets
 
 CHUNK = 10_000
 COLLISION_PATIENCE_S = 600.0  # how long a chunk waits for other loader processes' keys
+log = logging.getLogger(__name__)
 MAX_WORKERS = 4
 Progress = Callable[[str, int, int | None], None]
 
@@ -76,7 +78,11 @@ def load_batch(
     source: str | None = None,
     chunk_size: int = CHUNK,
     progress: Progress | None = None,
+    monitor: bool = True,
 ) -> LoadReport:
+    """Load the batch at ``path``; then bring derived tables up to date and, with ``monitor``, evaluate the
+    warning rules incrementally over what the load wrote (a failure there is reported, never undoes the
+    load: the next run covers the same rows again)."""
     batch = open_batch(path)
     source_name = source or batch.source or "files"
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -132,7 +138,23 @@ def load_batch(
             .where(LoadRun.id == run_id)
             .values(status="done", finished_at=datetime.now(UTC).replace(tzinfo=None))
         )
+    if monitor and changed:
+        post.append(_monitor(engine))
     return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
+
+
+def _monitor(engine: Engine) -> str:
+    try:
+        from monitor.runner import run_rules
+
+        report = run_rules(engine, incremental=True)
+    except Exception as exc:  # noqa: BLE001 - the load stands; the next run evaluates these rows again
+        log.exception("monitoring after the load failed")
+        return f"monitoring: failed ({type(exc).__name__}: {exc}); run `oversight rules run --incremental`"
+    return (
+        f"monitoring: {report.mode} run {report.run_id} as of {report.as_of}, {report.findings:,} findings, "
+        f"{report.raised:,} new warnings, {report.cleared:,} cleared ({report.seconds:.1f} s)"
+    )
 
 
 @contextmanager
