@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from bench import graphql, load, queries, security
+from bench import graphql, load, monitor, queries, security
 
-BENCHMARKS = {"load": load.main, "queries": queries.main, "graphql": graphql.main, "security": security.main}
+BENCHMARKS = {
+    "load": load.main,
+    "queries": queries.main,
+    "graphql": graphql.main,
+    "security": security.main,
+    "monitor": monitor.main,
+}
 
 
 def main() -> None:

@@ -42,14 +42,22 @@ def load_command(
         typer.Option(help="Source name recorded on every row (default: the manifest's, else 'files')."),
     ] = None,
     chunk_size: Annotated[int, typer.Option(help="Rows per committed chunk.", min=100)] = 5000,
+    monitor: Annotated[
+        bool,
+        typer.Option(
+            help="Evaluate the warning rules over what the load wrote (--no-monitor: leave it "
+            "to the next `oversight rules run --incremental`)."
+        ),
+    ] = True,
 ) -> None:
-    """Load a feed batch: upserts by update_time, soft deletes, quarantine, a report per table."""
-    report = run_load(path, source=source, chunk_size=chunk_size)
+    """Load a feed batch: upserts by update_time, soft deletes, quarantine, a report per table; then the
+    warning rules, incrementally."""
+    report = run_load(path, source=source, chunk_size=chunk_size, monitor=monitor)
     if report is None:
         raise typer.Exit(2)
 
 
-def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000):  # type: ignore[no-untyped-def]
+def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000, monitor: bool = True):  # type: ignore[no-untyped-def]
     from connectors.ingest.batch import BatchError
     from connectors.ingest.loader import load_batch
     from schema.db import default_engine
@@ -66,7 +74,9 @@ def run_load(path: Path, *, source: str | None = None, chunk_size: int = 5000): 
             bar.update(tasks[table], completed=done)
 
         try:
-            report = load_batch(engine, path, source=source, chunk_size=chunk_size, progress=progress)
+            report = load_batch(
+                engine, path, source=source, chunk_size=chunk_size, progress=progress, monitor=monitor
+            )
         except BatchError as exc:
             console.print(f"[red]cannot load {path}:[/] {exc}")
             return None
@@ -105,7 +115,7 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     if report.ignored_files:
         console.print(f"ignored files (not feed tables): {', '.join(report.ignored_files)}")
     for line in report.post_load:
-        console.print(f"updated {line}")
+        console.print(line if line.startswith("monitoring") else f"updated {line}")
     quarantined = sum(r.counts.quarantined for r in report.tables)
     if quarantined:
         console.print(

@@ -10,6 +10,7 @@ import typer.main
 from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
+from monitor.config import MonitorSettings
 from schema.db import DatabaseSettings
 from security.audit import AuditSettings
 from security.pseudonym import PseudonymSettings
@@ -24,6 +25,7 @@ SETTINGS = [
     RateLimitSettings,
     AuthSettings,
     AuditSettings,
+    MonitorSettings,
 ]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -55,3 +57,10 @@ def test_every_setting_is_in_the_readme(variable: str) -> None:
 @pytest.mark.parametrize("cls", SETTINGS)
 def test_every_setting_has_a_description(cls: type) -> None:
     assert all(field.description for field in cls.model_fields.values())  # type: ignore[attr-defined]
+
+
+def test_the_monitoring_catalogue_in_the_docs_is_the_code_s() -> None:
+    from monitor.catalogue import DOC, render
+
+    text = DOC.read_text(encoding="utf-8")
+    assert render(text) == text, "regenerate it: python -m monitor.catalogue"
