@@ -14,12 +14,13 @@ skipped.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
 
 from connectors.ingest.convert import format_amount
 from monitor.calendar import ensure_calendar
@@ -319,26 +320,7 @@ def write_findings(conn: Connection, run_id: int, findings: list[Finding], now: 
                 )
             ).all()
         )
-        objects = []
-        for f in part:
-            wid = ids[f.dedup_key]
-            objects.append(
-                {
-                    "warning_id": wid,
-                    "object_type": f.object_type,
-                    "object_id": f.object_id,
-                    "is_primary": True,
-                }
-            )
-            for other in f.related:
-                objects.append(
-                    {
-                        "warning_id": wid,
-                        "object_type": f.related_type or f.object_type,
-                        "object_id": other,
-                        "is_primary": False,
-                    }
-                )
+        objects = [row for f in part for row in _object_rows(ids[f.dedup_key], f)]
         conn.execute(insert(WarningObject), objects)
     changed = [
         (existing[k][0], f)
@@ -359,10 +341,44 @@ def write_findings(conn: Connection, run_id: int, findings: list[Finding], now: 
                 updated_at=now,
             )
         )
+    _refresh_objects(conn, {existing[k][0]: f for k, f in by_key.items() if k in existing})
     seen = [existing[k][0] for k in by_key if k in existing]
     for part in _chunks(seen):
         conn.execute(update(Warning).where(Warning.id.in_(part)).values(run_id=run_id))
     return len(fresh)
+
+
+def _object_rows(warning_id: int, f: Finding) -> list[dict[str, Any]]:
+    rows = [
+        {"warning_id": warning_id, "object_type": f.object_type, "object_id": f.object_id, "is_primary": True}
+    ]
+    related_type = f.related_type or f.object_type
+    rows += [
+        {"warning_id": warning_id, "object_type": related_type, "object_id": other, "is_primary": False}
+        for other in f.related
+    ]
+    return rows
+
+
+def _refresh_objects(conn: Connection, found: dict[int, Finding]) -> None:
+    """Warnings found again whose related objects changed (a split group that grew, a plan line added)
+    get the objects the finding names now."""
+    stored: dict[int, set[tuple[str, str, bool]]] = defaultdict(set)
+    for part in _chunks(list(found)):
+        for wid, otype, oid, primary in conn.execute(
+            select(
+                WarningObject.warning_id,
+                WarningObject.object_type,
+                WarningObject.object_id,
+                WarningObject.is_primary,
+            ).where(WarningObject.warning_id.in_(part))
+        ):
+            stored[wid].add((otype, oid, bool(primary)))
+    for wid, f in found.items():
+        rows = _object_rows(wid, f)
+        if {(r["object_type"], r["object_id"], r["is_primary"]) for r in rows} != stored[wid]:
+            conn.execute(delete(WarningObject).where(WarningObject.warning_id == wid))
+            conn.execute(insert(WarningObject), rows)
 
 
 def clear_missing(conn: Connection, rule: Rule, run_id: int, now: datetime) -> int:

@@ -253,3 +253,13 @@ def test_the_calendar_is_filled_once(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(func.count(), func.min(WorkCalendar.day))).one() == first
     assert BY_CODE["USE-01"].key == "large_cash"
+
+
+def test_a_warning_found_again_names_the_objects_its_group_holds_now(engine: Engine, tmp_path: Path) -> None:
+    may = [payment(f"P{i}", "60000.00", **CASH, vou_date=f"2025-05-0{i + 5}") for i in (1, 2)]
+    load(engine, tmp_path, ba_bgt_info=[indicator("B1", "900000.00")], pay_voucher=may)
+    assert objects(engine, "USE-01") == {"P1", "P2", "001001"}
+    load(engine, tmp_path, pay_voucher=[payment("P3", "100.00", **CASH, vou_date="2025-05-20")])
+    monthly = [w for w in warnings(engine, "USE-01") if w["object_type"] == "agency"]
+    assert len(monthly) == 1 and monthly[0]["amount_fen"] == 12_010_000
+    assert objects(engine, "USE-01") == {"P1", "P2", "P3", "001001"}
