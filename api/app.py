@@ -24,6 +24,7 @@ from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
 from api.responses import OrjsonResponse
+from api.warnings.routes import router as warnings_router
 from security.audit import AuditWriter
 from security.ratelimit import RateLimits
 
@@ -38,13 +39,17 @@ def create_app(
     verifier: Verifier | None = None,
     limits: RateLimits | None = None,
     audit: AuditWriter | None = None,
+    writer: Engine | None = None,
 ) -> FastAPI:
     """The application over ``engine`` (default: the one ``OVERSIGHT_DATABASE_URL`` names, read only);
     GraphQL's guardrails from ``graphql`` (default: the ``OVERSIGHT_GRAPHQL_`` settings); tokens checked by
     ``verifier`` (default: the ``OVERSIGHT_AUTH_`` issuer); budgets from ``limits`` (default: the
     ``OVERSIGHT_RATELIMIT_`` settings); every request recorded by ``audit`` (default: the
-    ``OVERSIGHT_AUDIT_`` settings, which need the signing key ``oversight audit init`` makes)."""
-    from schema.db import reader_engine
+    ``OVERSIGHT_AUDIT_`` settings, which need the signing key ``oversight audit init`` makes). Warning
+    lifecycle steps, the one write a caller can make, go through ``writer`` (default: ``engine`` when one
+    is given, else a writable engine on ``OVERSIGHT_DATABASE_URL``); every other route reads through
+    ``engine``."""
+    from schema.db import make_engine, reader_engine
     from security.tokens import AuthSettings, TokenVerifier
 
     app = FastAPI(
@@ -55,6 +60,7 @@ def create_app(
         dependencies=[Depends(authorize)],
     )
     app.state.engine = engine or reader_engine()
+    app.state.writer = writer or engine or make_engine()
     app.state.limits = limits or RateLimits()
     # the last added runs first: the guard (who, budget, reveal), then the cache keyed by who it was
     app.add_middleware(ResponseCache, engine=app.state.engine, entries=CacheSettings().response_cache_entries)
@@ -72,6 +78,7 @@ def create_app(
     app.include_router(orgs_router)
     app.include_router(reference_router)
     app.include_router(audit_router)
+    app.include_router(warnings_router)
     app.include_router(graphql_router(graphql))
     return app
 

@@ -30,7 +30,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit")  # answers that show the clock, or the audit log
+# answers that show the clock (sources' lag, time progress, overdue warnings), the audit log, or the
+# warnings ledger and rule configuration, which change without a load (lifecycle steps, monitor runs)
+UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit", "/v1/warnings", "/v1/rules")
 MAX_BODY = 512 * 1024  # larger answers are not kept
 
 

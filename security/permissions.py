@@ -17,6 +17,7 @@ PUBLIC: frozenset[Body] = frozenset()  # an empty set: no token needed
 READERS = frozenset({Body.congress, Body.audit, Body.discipline, Body.finance})
 OPERATORS = READERS | {Body.admin}
 AUDITORS = frozenset({Body.audit_admin})
+FINANCE = frozenset({Body.finance})  # answers warnings (预警处置), for its own region only
 
 OPERATIONS: dict[str, frozenset[Body]] = {
     # the service itself
@@ -45,6 +46,14 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "GET /v1/agencies": READERS,
     "GET /v1/projects": READERS,
     "GET /v1/classifications/{scheme}": READERS,
+    # dynamic monitoring: the rules, the warnings ledger, and its lifecycle (finance answers)
+    "GET /v1/rules": READERS,
+    "GET /v1/rules/{code}": READERS,
+    "GET /v1/warnings": READERS,
+    "GET /v1/warnings/stats": READERS,
+    "GET /v1/warnings/escalations": READERS,
+    "GET /v1/warnings/{id}": READERS,
+    "POST /v1/warnings/{id}/transitions": FINANCE,
     # the audit log
     "GET /v1/audit": AUDITORS,
     # GraphQL: the endpoint admits every body that may call any root field; each root field is checked
@@ -64,6 +73,13 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "graphql:payment": READERS,
     "graphql:payees": READERS,
     "graphql:payee": READERS,
+    "graphql:rules": READERS,
+    "graphql:rule": READERS,
+    "graphql:warnings": READERS,
+    "graphql:warning": READERS,
+    "graphql:warningStats": READERS,
+    "graphql:warningEscalations": READERS,
+    "graphql:transitionWarning": FINANCE,
     "graphql:sources": OPERATORS,
     "graphql:__typename": OPERATORS,
     "graphql:__schema": OPERATORS,  # introspection, where the setting turns it on

@@ -52,6 +52,7 @@ def app_operations() -> list[str]:
     walk(app.routes)
     schema = make_schema(GraphQLSettings())
     ops += [f"graphql:{name}" for name in schema._schema.query_type.fields]  # type: ignore[union-attr]
+    ops += [f"graphql:{name}" for name in schema._schema.mutation_type.fields]  # type: ignore[union-attr]
     return ops
 
 
@@ -96,6 +97,13 @@ GRAPHQL_FIELDS = {
     "payees": "{ payees(first: 1) { edges { cursor } } }",
     "payee": '{ payee(payeeId: "x") { payeeId } }',
     "sources": "{ sources { source } }",
+    "rules": "{ rules { code } }",
+    "rule": '{ rule(code: "USE-01") { code } }',
+    "warnings": "{ warnings(first: 1) { totalCount } }",
+    "warning": "{ warning(id: 1) { id } }",
+    "warningStats": "{ warningStats(by: rule) { total { count } } }",
+    "warningEscalations": "{ warningEscalations { month } }",
+    "transitionWarning": 'mutation { transitionWarning(id: 1, action: verify, comment: "x") { id } }',
     "__typename": "{ __typename }",
 }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
@@ -26,11 +27,16 @@ from api.orgs.service import AgencyRow, agencies_by_key
 from api.payees.service import PayeeDetail, PayeeRow, get_payee, payees_by_id
 from api.payments.service import (
     PaymentPage,
+    PaymentRow,
     PaymentSearch,
     count_payments_many,
     list_payments_many,
+    payment_rows,
 )
 from api.regions.service import RegionRow, children_of, regions_by_code
+from api.warnings.service import warnings_by_id
+from monitor.ledger import WarningDetail
+from schema.models import PayVoucher
 from security.principal import Principal
 from security.scope import Scope
 
@@ -54,9 +60,12 @@ class Context(BaseContext):
         scope: Scope,
         principal: Principal | None = None,
         charge: Callable[[int], bool] | None = None,
+        writer: Engine | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self.writer = writer  # warning lifecycle steps only (the mutation)
+        self.rule_infos: dict[str, Any] | None = None  # the rule catalogue as configured, read once
         self.scope = scope
         self.principal = principal
         self.charge = charge or (lambda _units: True)  # takes more requests from the caller's budget
@@ -135,6 +144,19 @@ def _one_by_one(
     return many
 
 
+def _payments_by_id(session: Session, scope: Scope, ids: list[str]) -> list[PaymentRow | None]:
+    """Payments by id, those the caller may see (a warning's objects)."""
+    visible = list(
+        session.execute(
+            select(PayVoucher.pay_cert_id).where(
+                PayVoucher.pay_cert_id.in_(ids), scope.regions(PayVoucher.mof_div_code)
+            )
+        ).scalars()
+    )
+    found = {r.pay_cert_id: r for r in payment_rows(session, visible, scope.pii)}
+    return [found.get(i) for i in ids]
+
+
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.answers: DataLoader[Question, Answer] = _loader(ctx, answer_many)
@@ -150,3 +172,5 @@ class Loaders:
             ctx, _one_by_one(lambda session, scope, key: trace(session, scope, key, cursor=None, limit=1))
         )
         self.payee_details: DataLoader[str, PayeeDetail | None] = _loader(ctx, _one_by_one(get_payee))
+        self.payment_rows: DataLoader[str, PaymentRow | None] = _loader(ctx, _payments_by_id)
+        self.warnings: DataLoader[int, WarningDetail | None] = _loader(ctx, _by_key(warnings_by_id))

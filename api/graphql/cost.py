@@ -39,6 +39,8 @@ WEIGHTS = {
     "byYear": 10,
     "byRegion": 10,
     "byAgency": 10,
+    "warningStats": 10,  # an aggregate over the ledger
+    "warningEscalations": 10,
 }
 TOTAL_COUNT = 5  # a count query per connection (batched for nested payments)
 

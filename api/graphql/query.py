@@ -14,6 +14,17 @@ from api.analysis.dimensions import Dim
 from api.errors import BadParameter, NotFound
 from api.funds import service as funds
 from api.graphql.context import Context
+from api.graphql.monitoring import (
+    Rule,
+    Warning,
+    WarningEscalations,
+    WarningFilter,
+    WarningStats,
+    WarningStatsBy,
+    filter_of,
+    rule_code,
+    warning_id,
+)
 from api.graphql.scalars import Money
 from api.graphql.types import (
     After,
@@ -46,6 +57,8 @@ from api.payments import service as payments
 from api.reference import service as reference
 from api.regions import queries as region_queries
 from api.regions import service as regions
+from api.warnings import service as monitoring
+from monitor import ledger
 from security.scope import Scope
 
 REGION = re.compile(r"^\d{9}\Z")
@@ -340,3 +353,68 @@ class Query:
     async def sources(self, info: Ctx) -> list[Source]:
         found = await info.context.call(lambda session, _scope: reference.sources(session))
         return [Source.of(s) for s in found]
+
+    # --- dynamic monitoring (预算执行动态监控) ---------------------------------------------------------
+
+    @strawberry.field(description="The warning rules (预警规则) as configured (as /v1/rules)")
+    async def rules(self, info: Ctx) -> list[Rule]:
+        found = await info.context.call(lambda _session, _scope: monitoring.list_rules())
+        return [Rule.of(r) for r in found.rows]
+
+    @strawberry.field(description="One warning rule by code (null when there is none)")
+    async def rule(self, info: Ctx, code_: Annotated[str, strawberry.argument(name="code")]) -> Rule | None:
+        wanted = rule_code(code_)
+        try:
+            return Rule.of(await info.context.call(lambda _session, _scope: monitoring.get_rule(wanted)))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="The warnings ledger (预警台账): filters, cursor pages (as /v1/warnings)")
+    async def warnings(
+        self,
+        info: Ctx,
+        filter: WarningFilter | None = None,
+        sort: Annotated[
+            str | None,
+            strawberry.argument(
+                description="id, occurred_on or amount; '-' first for descending (default -id)"
+            ),
+        ] = None,
+        first: First = 50,
+        after: After = None,
+    ) -> Connection[Warning]:
+        ctx = info.context
+        given = filter_of(filter)
+        page = await ctx.call(monitoring.list_warnings, given, sort=sort, cursor=after, limit=limit(first))
+
+        async def total() -> int:
+            return await ctx.call(monitoring.count_warnings, given)
+
+        return connection(page.rows, Warning.of, page.next_cursor, total)
+
+    @strawberry.field(description="One warning (null when absent or outside the caller's jurisdiction)")
+    async def warning(self, info: Ctx, id: int) -> Warning | None:
+        found = await info.context.loaders.warnings.load(warning_id(id))
+        return Warning.of(found) if found is not None else None
+
+    @strawberry.field(description="Warning statistics by rule, group, region, agency or month")
+    async def warning_stats(
+        self,
+        info: Ctx,
+        by: WarningStatsBy,  # type: ignore[valid-type]
+        filter: WarningFilter | None = None,
+    ) -> WarningStats:
+        found = await info.context.call(monitoring.warning_stats, filter_of(filter), ledger.StatsBy(by).value)
+        return WarningStats.of(found)
+
+    @strawberry.field(
+        description="专项督查: regions with open warnings at each of the last escalation_months month-ends "
+        "up to month (YYYY-MM; default: the month of the newest occurred_on in scope)"
+    )
+    async def warning_escalations(
+        self, info: Ctx, month: str | None = None, region: str | None = None
+    ) -> WarningEscalations:
+        found = await info.context.call(
+            monitoring.warning_escalations, _text("month", month, 7), _region(region)
+        )
+        return WarningEscalations.of(found)

@@ -36,6 +36,7 @@ from api.deps import get_principal, get_scope_or_nowhere, get_session
 from api.errors import ProblemError
 from api.graphql.context import Context
 from api.graphql.cost import Authorize, CostLimit
+from api.graphql.monitoring import Mutation
 from api.graphql.query import Query
 from api.graphql.scalars import MONEY, Money
 from security.scope import Scope
@@ -85,7 +86,7 @@ def make_schema(settings: GraphQLSettings) -> strawberry.Schema:
         scalar_map={Money: MONEY},
         batching_config={"max_operations": settings.max_batch} if settings.max_batch else None,
     )
-    return strawberry.Schema(query=Query, extensions=extensions, config=config)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 
 def get_context(
@@ -110,7 +111,7 @@ def get_context(
             return True
         return bool(limits.charge(key, principal.body if principal else None, units).allowed)
 
-    return Context(session, scope, principal, charge)
+    return Context(session, scope, principal, charge, writer=request.app.state.writer)
 
 
 def graphql_router(settings: GraphQLSettings | None = None) -> GraphQLRouter[Context, None]:
