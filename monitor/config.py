@@ -40,6 +40,12 @@ class MonitorSettings(BaseSettings):
         ge=1,
         description="Working days a warning may stay 待核实 or 整改中 before it counts as overdue.",
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=32,
+        description="Rules evaluated at once, each in a connection of its own (0: the cores, at most 4).",
+    )
     escalation_months: int = Field(
         default=3,
         ge=1,

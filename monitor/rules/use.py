@@ -30,7 +30,8 @@ from monitor import thresholds as th
 from monitor.rule import Ctx, Level, ObjectType, Param, Rule
 from monitor.rules._common import live, payment_columns, permille_text, text_null, text_value
 from monitor.sql import calendar_day, days_between, ids_agg, month_of, year_month
-from schema.models import BgtAdj, BgtInfo, PayPlan, PayVoucher
+from schema.derived import PAYMENT
+from schema.models import BgtAdj, BgtInfo, FactCell, PayPlan, PayVoucher
 
 CASH = "2"  # set_mode_code 现金
 
@@ -217,16 +218,18 @@ def _of_touched(ctx: Ctx, column: Any) -> Any:
 
 
 def _over_budget(ctx: Ctx) -> Select[Any]:
-    v, a, b = PayVoucher, BgtAdj, BgtInfo
+    c, a, b = FactCell, BgtAdj, BgtInfo
+    # what each indicator paid, from the fact cells (live payments grouped by indicator, month and
+    # classification; kept up to date by every load): a tenth of the rows of pay_voucher
     paid = (
         select(
-            v.bgt_id.label("bgt_id"),
-            func.sum(v.pay_amt_fen).label("paid"),
-            func.count().label("payments"),
-            func.max(v.vou_date).label("last_day"),
+            c.bgt_id.label("bgt_id"),
+            func.sum(c.paid_fen).label("paid"),
+            func.sum(c.records).label("payments"),
+            func.max(c.last_paid_on).label("last_day"),
         )
-        .where(live(v), v.bgt_id.is_not(None), _of_touched(ctx, v.bgt_id))
-        .group_by(v.bgt_id)
+        .where(c.record_kind == PAYMENT, c.bgt_id.is_not(None), _of_touched(ctx, c.bgt_id))
+        .group_by(c.bgt_id)
         .subquery("paid")
     )
     adjusted = (
@@ -288,18 +291,17 @@ def _two_digits(number: Any) -> Any:
 
 
 def _over_plan(ctx: Ctx) -> Select[Any]:
-    v, p, b = PayVoucher, PayPlan, BgtInfo
-    month = month_of(v.vou_date)
-    paid = (
+    c, p, b = FactCell, PayPlan, BgtInfo
+    paid = (  # per indicator and month of vou_date, from the fact cells (see _over_budget)
         select(
-            v.bgt_id.label("bgt_id"),
-            month.label("month"),
-            func.sum(v.pay_amt_fen).label("paid"),
-            func.count().label("payments"),
-            func.max(v.vou_date).label("last_day"),
+            c.bgt_id.label("bgt_id"),
+            c.month.label("month"),
+            func.sum(c.paid_fen).label("paid"),
+            func.sum(c.records).label("payments"),
+            func.max(c.last_paid_on).label("last_day"),
         )
-        .where(live(v), v.bgt_id.is_not(None), _of_touched(ctx, v.bgt_id))
-        .group_by(v.bgt_id, month)
+        .where(c.record_kind == PAYMENT, c.bgt_id.is_not(None), _of_touched(ctx, c.bgt_id))
+        .group_by(c.bgt_id, c.month)
         .subquery("paid")
     )
     planned = (
