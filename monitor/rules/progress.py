@@ -103,4 +103,66 @@ LOW_EXECUTION = Rule(
     explain=_explain_low,
 )
 
-RULES: tuple[Rule, ...] = (LOW_EXECUTION,)
+
+def closed_through(ctx: Ctx) -> int:
+    """The last fiscal year closed at the evaluation date: its 31 December is on or before it."""
+    return ctx.as_of.year if ctx.as_of >= date(ctx.as_of.year, 12, 31) else ctx.as_of.year - 1
+
+
+def _year_end_rush(ctx: Ctx) -> Select[Any]:
+    # the payment cells: live payments summed per unit, year and month of vou_date (far fewer rows)
+    c = FactCell
+    months = tuple(int(m) for m in ctx["months"])
+    total = func.sum(c.paid_fen)
+    late = func.sum(case((c.month.in_(months), c.paid_fen), else_=0))
+    # time-dependent: evaluated in full on every run, so no restriction to what loads wrote since
+    return (
+        select(
+            c.agency_code.label("object_id"),
+            c.mof_div_code.label("mof_div_code"),
+            c.fiscal_year.label("fiscal_year"),
+            late.label("amount_fen"),
+            func.max(c.last_paid_on).label("occurred_on"),
+            c.agency_code.label("agency_code"),
+            text_null("payee_key"),
+            total.label("ev_paid_fen"),
+            late.label("ev_year_end_fen"),
+        )
+        .where(
+            c.record_kind == PAYMENT,
+            c.fiscal_year <= closed_through(ctx),
+            ctx.in_regions(c.mof_div_code),
+        )
+        .group_by(c.mof_div_code, c.agency_code, c.fiscal_year)
+        .having(and_(total != 0, late * 100 > int(ctx["share_pct"]) * total))
+    )
+
+
+def _explain_rush(ev: dict[str, Any], params: Any) -> dict[str, Any]:
+    return {"share": permille_text(parse_amount(ev["year_end"]), parse_amount(ev["paid"]))}
+
+
+YEAR_END_RUSH = Rule(
+    code="PRG-02",
+    key="year_end_rush",
+    group="拨付进度",
+    name="年底突击花钱",
+    title="Year-end spending rush",
+    level=Level.yellow,
+    object_type=ObjectType.agency,
+    fires_when="a budget unit's payments dated in months {months} of a closed fiscal year are more than "
+    "{share_pct}% of its payments of that year",
+    basis="《预算法》第五十七条、《党政机关厉行节约反对浪费条例》: 各部门、各单位的支出必须按照预算执行，"
+    "均衡支出，严禁年底突击花钱",
+    message="paid {year_end} of {paid} yuan ({share}) in months {months}",
+    query=_year_end_rush,
+    inputs=("pay_voucher",),
+    params=(
+        Param("share_pct", th.YEAR_END_RUSH_SHARE_PCT, "percent of the year's payments"),
+        Param("months", tuple(str(m) for m in th.YEAR_END_MONTHS), "the year-end months (1-12)"),
+    ),
+    time_dependent=True,  # which fiscal years are closed depends on the evaluation date
+    explain=_explain_rush,
+)
+
+RULES: tuple[Rule, ...] = (LOW_EXECUTION, YEAR_END_RUSH)
