@@ -102,8 +102,12 @@ class Rule:
     inputs: tuple[str, ...]  # warehouse tables it reads
     params: tuple[Param, ...] = ()
     regions: tuple[str, ...] = ()  # subtrees it applies to by default; empty: every region
-    time_dependent: bool = False  # depends on the evaluation date: evaluated in full on every run
+    time_dependent: bool = False  # depends on the evaluation date: evaluated in full whenever it moved
     explain: Explain | None = None  # derived evidence (shares as text, …) from the row's figures
+    # what an incremental evaluation looked at again: a query of ``object_id`` (and ``mof_div_code``,
+    # ``fiscal_year`` where the object needs them) over which its restriction re-evaluated every object,
+    # so that a warning there it no longer finds is cleared at once; without it, only full runs clear
+    touched: Callable[[Ctx], Select[Any]] | None = None
 
     def defaults(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}

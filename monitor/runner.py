@@ -6,9 +6,9 @@ a finding whose warning exists (same rule, object, facet and year) updates its e
 a warning 待核实. A rule evaluated in full also marks its warnings that were not found again as cleared.
 
 Incremental: each run records the newest load it covered; the next one evaluates a rule only over the
-rows loads wrote since (``Ctx.new``), unless the rule depends on the evaluation date, or a table it reads
-without tracking it changed, in which case it is evaluated in full. A rule none of whose inputs changed is
-skipped.
+rows loads wrote since (``Ctx.new``), unless a table it reads without tracking it changed, or the rule
+depends on the evaluation date and that date moved since the last run: then it is evaluated in full. A
+rule none of whose inputs changed (and whose date, if it has one, did not move) is skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, text, tuple_, update
 
 from connectors.ingest.convert import format_amount
 from monitor.calendar import ensure_calendar
@@ -383,18 +383,22 @@ def _refresh_objects(conn: Connection, found: dict[int, Finding]) -> None:
             conn.execute(insert(WarningObject), rows)
 
 
-def clear_missing(conn: Connection, rule: Rule, run_id: int, now: datetime) -> int:
-    """Warnings of ``rule`` a full evaluation did not find again: their condition no longer holds."""
-    result = conn.execute(
-        update(Warning)
-        .where(
-            Warning.rule_code == rule.code,
-            Warning.run_id < run_id,
-            Warning.cleared_at.is_(None),
-            Warning.closed_at.is_(None),
-        )
-        .values(cleared_at=now, updated_at=now)
+def clear_missing(
+    conn: Connection, rule: Rule, run_id: int, now: datetime, within: Select[Any] | None = None
+) -> int:
+    """Warnings of ``rule`` an evaluation did not find again (a full one; or an incremental one, ``within``
+    the objects it looked at again): their condition no longer holds."""
+    query = update(Warning).where(
+        Warning.rule_code == rule.code,
+        Warning.run_id < run_id,
+        Warning.cleared_at.is_(None),
+        Warning.closed_at.is_(None),
     )
+    if within is not None:
+        looked = within.subquery("looked_at")
+        columns = [c.name for c in looked.c]
+        query = query.where(tuple_(*(getattr(Warning, name) for name in columns)).in_(select(*looked.c)))
+    result = conn.execute(query.values(cleared_at=now, updated_at=now))
     return int(result.rowcount or 0)
 
 
@@ -413,13 +417,18 @@ def last_timings(conn: Connection) -> dict[str, int]:
     return {code: int(v.get("ms", 0)) for code, v in (per_rule or {}).items() if isinstance(v, dict)}
 
 
-def last_watermark(conn: Connection) -> int | None:
-    return conn.execute(
-        select(MonitorRun.upto_load_run)
+def last_run(conn: Connection) -> tuple[int | None, date | None]:
+    """The newest load the last finished run covered, and its evaluation date."""
+    row = conn.execute(
+        select(MonitorRun.upto_load_run, MonitorRun.as_of)
         .where(MonitorRun.status == "done")
         .order_by(MonitorRun.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).first()
+    if row is None:
+        return None, None
+    as_of = date.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]
+    return row[0], as_of
 
 
 def run_rules(
@@ -452,7 +461,7 @@ def run_rules(
         newest_year = conn.execute(select(func.max(PayVoucher.fiscal_year))).scalar_one() or now.year
         unofficial = ensure_calendar(conn, int(newest_year))
         upto = conn.execute(select(func.max(LoadRun.id)).where(LoadRun.status == "done")).scalar_one() or 0
-        since = last_watermark(conn) if incremental else None
+        since, previous_as_of = last_run(conn) if incremental else (None, None)
         evaluation_date = as_of or data_as_of(conn)
         changed = changed_tables(conn, since, upto) if since is not None else set()
         run_id: int = conn.execute(
@@ -476,7 +485,16 @@ def run_rules(
             last = last_timings(conn)
         slowest_first = sorted(selected, key=lambda c: -last.get(c.rule.code, 0))
         outcomes = _evaluate_all(
-            engine, slowest_first, run_id, since, changed, evaluation_date, whitelist, now, progress
+            engine,
+            slowest_first,
+            run_id,
+            since,
+            changed,
+            evaluation_date,
+            whitelist,
+            now,
+            progress,
+            previous_as_of,
         )
         report.outcomes = sorted(outcomes, key=lambda o: [c.rule.code for c in selected].index(o.code))
         with engine.begin() as conn:
@@ -525,6 +543,7 @@ def _evaluate_all(
     whitelist: Whitelist,
     now: datetime,
     progress: Progress | None,
+    previous_as_of: date | None = None,
 ) -> list[RuleOutcome]:
     """Every selected rule, the slowest first, on a few threads: each rule reads in a connection of its own
     (the database does the work and the driver lets go of the GIL meanwhile), the ledger writes one at a
@@ -536,14 +555,18 @@ def _evaluate_all(
         progress("", 0, len(selected))
     if workers == 1:
         for cfg in selected:
-            outcomes[cfg.rule.code] = _evaluate(engine, cfg, run_id, since, changed, as_of, whitelist, now)
+            outcomes[cfg.rule.code] = _evaluate(
+                engine, cfg, run_id, since, changed, as_of, whitelist, now, previous_as_of
+            )
             done += 1
             if progress:
                 progress(cfg.rule.code, done, len(selected))
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor") as pool:
             futures = {
-                pool.submit(_evaluate, engine, cfg, run_id, since, changed, as_of, whitelist, now): cfg
+                pool.submit(
+                    _evaluate, engine, cfg, run_id, since, changed, as_of, whitelist, now, previous_as_of
+                ): cfg
                 for cfg in selected
             }
             for future in as_completed(futures):
@@ -573,6 +596,7 @@ def _evaluate(
     as_of: date,
     whitelist: Whitelist,
     now: datetime,
+    previous_as_of: date | None = None,
 ) -> RuleOutcome:
     """One rule: evaluated in a read transaction, filtered by the whitelist, then written in a short write
     transaction (on SQLite a long evaluation must not hold the write lock the audit log needs; on PostgreSQL
@@ -582,9 +606,10 @@ def _evaluate(
     started = time.perf_counter()
     rule = cfg.rule
     inputs = set(rule.inputs)
-    if since is not None and not rule.time_dependent and not (inputs & changed):
+    moved = rule.time_dependent and as_of != previous_as_of  # its findings change with the date alone
+    if since is not None and not moved and not (inputs & changed):
         return RuleOutcome(rule.code, "skipped")
-    full = since is None or rule.time_dependent or bool((inputs - EVENT_TABLES) & changed)
+    full = since is None or moved or bool((inputs - EVENT_TABLES) & changed)
     outcome = RuleOutcome(rule.code, "full" if full else "incremental")
     findings: list[Finding] = []
     with engine.connect() as conn, conn.begin():
@@ -604,5 +629,8 @@ def _evaluate(
         outcome.raised = write_findings(conn, run_id, kept, now)
         if full:
             outcome.cleared = clear_missing(conn, rule, run_id, now)
+        elif rule.touched is not None:
+            ctx = Ctx(cfg.values(), as_of, since, None, engine.dialect.name)
+            outcome.cleared = clear_missing(conn, rule, run_id, now, rule.touched(ctx))
     outcome.seconds = time.perf_counter() - started
     return outcome

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String, literal, null
+from sqlalchemy import Integer, String, literal, null, select, union
 
-from schema.models import PayVoucher
+from monitor.rule import Ctx
+from schema.models import BgtAdj, BgtInfo, PayPlan, PayVoucher
 
 
 def live(model: Any) -> Any:
@@ -45,3 +46,27 @@ def permille_text(part: int, whole: int) -> str:
         return "n/a"
     tenths = (part * 1000 + whole // 2) // whole
     return f"{tenths // 10}.{tenths % 10}%"
+
+
+def touched_indicators(ctx: Ctx) -> Any:
+    """An incremental run's indicators: those with a new payment, plan line, adjustment or record."""
+    v, p, a, b = PayVoucher, PayPlan, BgtAdj, BgtInfo
+    return union(
+        select(v.bgt_id).where(ctx.new(v), v.bgt_id.is_not(None)),
+        select(p.bgt_id).where(ctx.new(p)),
+        select(a.bgt_id).where(ctx.new(a)),
+        select(b.bgt_id).where(ctx.new(b)),
+    )
+
+
+def touched_units(ctx: Ctx) -> Any:
+    """An incremental run's (region, unit, fiscal year): those with a new payment or indicator, or an
+    indicator with a new adjustment."""
+    v, a, b = PayVoucher, BgtAdj, BgtInfo
+    return union(
+        select(v.mof_div_code, v.agency_code, v.fiscal_year).where(ctx.new(v)),
+        select(b.mof_div_code, b.agency_code, b.fiscal_year).where(ctx.new(b), b.agency_code.is_not(None)),
+        select(b.mof_div_code, b.agency_code, b.fiscal_year).where(
+            b.agency_code.is_not(None), b.bgt_id.in_(select(a.bgt_id).where(ctx.new(a)))
+        ),
+    )

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, or_, select, union_all
+from sqlalchemy import Select, case, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from connectors.ingest.convert import parse_amount
 from monitor import thresholds as th
 from monitor.rule import Ctx, Level, ObjectType, Param, Rule
-from monitor.rules._common import int_null, live, permille_text, text_null, text_value
+from monitor.rules._common import int_null, live, permille_text, text_null, text_value, touched_indicators
 from monitor.sql import date_literal, days_between
 from schema.models import BgtAdj, BgtInfo, PayVoucher
 
@@ -47,8 +47,20 @@ def year_end_case(ctx: Ctx, year_column: Any) -> Any:
     return case((year_column >= latest, date_literal(ctx.as_of)), *whens, else_=None)
 
 
+def _idle_looked_at(ctx: Ctx) -> Select[Any]:
+    """The indicators an incremental evaluation of idle funds looks at again: indicators with new data
+    (their record, an adjustment, a payment, a plan line), and transfers whose continuations changed."""
+    b, a = BgtInfo, BgtAdj
+    changed = touched_indicators(ctx).subquery("changed")
+    return union(
+        select(changed.c.bgt_id),
+        select(b.sup_bgt_id).where(b.sup_bgt_id.is_not(None), b.bgt_id.in_(select(changed.c.bgt_id))),
+        select(a.bgt_id).where(ctx.new(a)),
+    )  # type: ignore[return-value]
+
+
 def _idle_funds(ctx: Ctx) -> Select[Any]:
-    # time-dependent: evaluated in full on every run, so no restriction to what loads wrote since
+    # depends on the evaluation date: in full when it moved, else only over indicators whose data did
     idle_days, pct = int(ctx["idle_days"]), int(ctx["undistributed_pct"])
 
     # transfers: still largely not passed on or assigned, long after their receipt
@@ -98,6 +110,8 @@ def _idle_funds(ctx: Ctx) -> Select[Any]:
             ctx.in_regions(t.rec_div_code),
         )
     )
+    if ctx.incremental:
+        transfers = transfers.where(t.bgt_id.in_(_idle_looked_at(ctx)))
 
     # a unit's indicator with no payment at all, long after its document
     i = aliased(BgtInfo, name="unit_indicator")
@@ -132,6 +146,8 @@ def _idle_funds(ctx: Ctx) -> Select[Any]:
             ctx.in_regions(i.mof_div_code),
         )
     )
+    if ctx.incremental:
+        units = units.where(i.bgt_id.in_(_idle_looked_at(ctx)))
     return union_all(transfers, units)  # type: ignore[return-value]
 
 
@@ -173,6 +189,7 @@ IDLE_FUNDS = Rule(
     ),
     time_dependent=True,
     explain=_explain_idle,
+    touched=lambda ctx: select(_idle_looked_at(ctx).subquery().c[0].label("object_id")),
 )
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, tuple_
 
 from connectors.ingest.convert import parse_amount
 from monitor import thresholds as th
 from monitor.calendar import FIRST_YEAR
 from monitor.rule import Ctx, Level, ObjectType, Param, Rule
-from monitor.rules._common import permille_text, text_null
-from schema.derived import ASSIGNED, PAYMENT
-from schema.models import FactCell
+from monitor.rules._common import permille_text, text_null, touched_units
+from schema.derived import PAYMENT
+from schema.models import FactCell, Rollup
 
 
 def time_progress_permille(year: int, as_of: date) -> int:
@@ -36,37 +36,51 @@ def progress_case(ctx: Ctx, year_column: Any) -> Any:
 
 
 def _low_execution(ctx: Ctx) -> Select[Any]:
-    c = FactCell
-    budget = func.sum(case((c.record_kind == ASSIGNED, c.budget_fen), else_=0))
-    paid = func.sum(case((c.record_kind == PAYMENT, c.paid_fen), else_=0))
-    elapsed = progress_case(ctx, c.fiscal_year)
+    # the per-unit rollup: each unit's budget and paid per (region, receiving region, fund type), some
+    # fifty thousand rows at province scale, summed once more per unit and year
+    r = Rollup
+    budget = func.sum(r.budget_fen)
+    paid = func.sum(r.paid_fen)
+    elapsed = progress_case(ctx, r.fiscal_year)
     gap = elapsed * budget - paid * 1000  # (time progress - execution rate) × budget, in per-mille × fen
     level = case(
         (gap > int(ctx["red_points"]) * 10 * budget, Level.red.value),
         (gap > int(ctx["orange_points"]) * 10 * budget, Level.orange.value),
         else_=Level.yellow.value,
     )
-    return (
+    agency = func.substr(r.dim_key, 11)  # the key is the unit qualified by its region: 410100000:101
+    query = (
         select(
-            c.agency_code.label("object_id"),
-            c.mof_div_code.label("mof_div_code"),
-            c.fiscal_year.label("fiscal_year"),
+            agency.label("object_id"),
+            r.mof_div_code.label("mof_div_code"),
+            r.fiscal_year.label("fiscal_year"),
             (budget - paid).label("amount_fen"),
             literal(ctx.as_of).label("occurred_on"),
-            c.agency_code.label("agency_code"),
+            agency.label("agency_code"),
             text_null("payee_key"),
             level.label("level"),
             budget.label("ev_budget_fen"),
             paid.label("ev_paid_fen"),
             elapsed.label("ev_time_progress_permille"),
         )
-        .where(
-            c.record_kind.in_((ASSIGNED, PAYMENT)),
-            c.agency_code.is_not(None),
-            ctx.in_regions(c.mof_div_code),
-        )
-        .group_by(c.mof_div_code, c.agency_code, c.fiscal_year)
+        .where(r.dim == "agency", r.dim_key.is_not(None), ctx.in_regions(r.mof_div_code))
+        .group_by(r.mof_div_code, r.dim_key, r.fiscal_year)
         .having(and_(budget > 0, gap > int(ctx["gap_points"]) * 10 * budget))
+    )
+    if ctx.incremental:  # the evaluation date has not moved: only units whose figures did
+        touched = touched_units(ctx).subquery("touched")
+        keys = select(touched.c.mof_div_code + ":" + touched.c.agency_code, touched.c.fiscal_year)
+        query = query.where(tuple_(r.dim_key, r.fiscal_year).in_(keys))
+    return query
+
+
+def units_looked_at(ctx: Ctx) -> Select[Any]:
+    """The units an incremental evaluation of a unit rule looks at again."""
+    touched = touched_units(ctx).subquery("touched")
+    return select(
+        touched.c.agency_code.label("object_id"),
+        touched.c.mof_div_code.label("mof_div_code"),
+        touched.c.fiscal_year.label("fiscal_year"),
     )
 
 
@@ -101,6 +115,7 @@ LOW_EXECUTION = Rule(
     ),
     time_dependent=True,
     explain=_explain_low,
+    touched=units_looked_at,
 )
 
 
@@ -115,8 +130,7 @@ def _year_end_rush(ctx: Ctx) -> Select[Any]:
     months = tuple(int(m) for m in ctx["months"])
     total = func.sum(c.paid_fen)
     late = func.sum(case((c.month.in_(months), c.paid_fen), else_=0))
-    # time-dependent: evaluated in full on every run, so no restriction to what loads wrote since
-    return (
+    query = (
         select(
             c.agency_code.label("object_id"),
             c.mof_div_code.label("mof_div_code"),
@@ -136,6 +150,9 @@ def _year_end_rush(ctx: Ctx) -> Select[Any]:
         .group_by(c.mof_div_code, c.agency_code, c.fiscal_year)
         .having(and_(total != 0, late * 100 > int(ctx["share_pct"]) * total))
     )
+    if ctx.incremental:  # the evaluation date has not moved: only units whose payments did
+        query = query.where(tuple_(c.mof_div_code, c.agency_code, c.fiscal_year).in_(touched_units(ctx)))
+    return query
 
 
 def _explain_rush(ev: dict[str, Any], params: Any) -> dict[str, Any]:
@@ -163,6 +180,7 @@ YEAR_END_RUSH = Rule(
     ),
     time_dependent=True,  # which fiscal years are closed depends on the evaluation date
     explain=_explain_rush,
+    touched=units_looked_at,
 )
 
 RULES: tuple[Rule, ...] = (LOW_EXECUTION, YEAR_END_RUSH)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    union,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -28,7 +27,14 @@ from sqlalchemy.orm import aliased
 from connectors.ingest.convert import parse_amount
 from monitor import thresholds as th
 from monitor.rule import Ctx, Level, ObjectType, Param, Rule
-from monitor.rules._common import live, payment_columns, permille_text, text_null, text_value
+from monitor.rules._common import (
+    live,
+    payment_columns,
+    permille_text,
+    text_null,
+    text_value,
+    touched_indicators,
+)
 from monitor.sql import calendar_day, days_between, ids_agg, month_of, year_month
 from schema.derived import PAYMENT
 from schema.models import BgtAdj, BgtInfo, FactCell, PayPlan, PayVoucher
@@ -202,17 +208,6 @@ UNIT_TO_UNIT = Rule(
 
 
 # --- USE-04 / USE-05: indicators paid beyond their amount or plan -----------------------------------
-def touched_indicators(ctx: Ctx) -> Any:
-    """An incremental run's indicators: those with a new payment, plan line, adjustment or record."""
-    v, p, a, b = PayVoucher, PayPlan, BgtAdj, BgtInfo
-    return union(
-        select(v.bgt_id).where(ctx.new(v), v.bgt_id.is_not(None)),
-        select(p.bgt_id).where(ctx.new(p)),
-        select(a.bgt_id).where(ctx.new(a)),
-        select(b.bgt_id).where(ctx.new(b)),
-    )
-
-
 def _of_touched(ctx: Ctx, column: Any) -> Any:
     return column.in_(touched_indicators(ctx)) if ctx.incremental else literal(True)
 
