@@ -44,7 +44,7 @@ class MonitorSettings(BaseSettings):
         default=0,
         ge=0,
         le=32,
-        description="Rules evaluated at once, each in a connection of its own (0: the cores, at most 4).",
+        description="Rules evaluated at once, each in a connection of its own (0: twice the cores, up to 4).",
     )
     escalation_months: int = Field(
         default=3,

@@ -113,3 +113,24 @@ def in_subtree(column: Any, root: str) -> Any:
 
 def date_literal(value: Any) -> Any:
     return literal(value, Date())
+
+
+class unindexed(FunctionElement[str]):  # noqa: N801
+    """A text column as a value that no index may deliver in order: on SQLite the documented unary ``+``.
+    A full run's grouping of every payment reads the table once and sorts it; walking an index instead
+    fetches the rows one by one, several times slower (bench/RESULTS.md, monitoring)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"+{compiler.process(arg, **kw)}"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_pg(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return compiler.process(arg, **kw)

@@ -114,7 +114,10 @@ class PayPlan(Provenance, Base):
     mof_div_code: Mapped[str | None] = feed(Kind.REGION)
     agency_code: Mapped[str | None] = feed(Kind.CODE)
 
-    __table_args__ = (Index("ix_pay_plan_bgt", "bgt_id", "plan_month"),)
+    __table_args__ = (
+        Index("ix_pay_plan_bgt", "bgt_id", "plan_month"),
+        Index("ix_pay_plan_run", "src_run_id"),  # what a load wrote: incremental monitoring
+    )
 
 
 class GovExec(Provenance, Base):

@@ -47,7 +47,8 @@ class PayVoucher(Provenance, Base):
 
     __table_args__ = (
         Index("ix_pay_voucher_scope", "fiscal_year", "mof_div_code", "vou_date"),
-        Index("ix_pay_voucher_agency", "mof_div_code", "agency_code", "fiscal_year"),
+        # a unit's payments of a year; to one account (its split and duplicate payments)
+        Index("ix_pay_voucher_agency", "mof_div_code", "agency_code", "fiscal_year", "payee_acct_no"),
         Index("ix_pay_voucher_bgt", "bgt_id"),
         Index("ix_pay_voucher_payee", "payee_key", "fiscal_year"),
         Index("ix_pay_voucher_run", "src_run_id"),  # what a load wrote: incremental monitoring

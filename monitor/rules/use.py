@@ -35,7 +35,7 @@ from monitor.rules._common import (
     text_value,
     touched_indicators,
 )
-from monitor.sql import calendar_day, days_between, ids_agg, month_of, year_month
+from monitor.sql import calendar_day, days_between, ids_agg, month_of, unindexed, year_month
 from schema.derived import PAYMENT
 from schema.models import BgtAdj, BgtInfo, FactCell, PayPlan, PayVoucher
 
@@ -60,7 +60,8 @@ def _large_cash(ctx: Ctx) -> Select[Any]:
         ctx.new(v),
     )
     month = year_month(v.vou_date)
-    group = (v.mof_div_code, v.agency_code, month)
+    unit = unindexed(v.mof_div_code) if not ctx.incremental else v.mof_div_code  # see monitor.sql
+    group = (unit, v.agency_code, month)
     touched = select(*group).where(v.set_mode_code == CASH, ctx.new(v))
     monthly = (
         select(
@@ -209,7 +210,14 @@ UNIT_TO_UNIT = Rule(
 
 # --- USE-04 / USE-05: indicators paid beyond their amount or plan -----------------------------------
 def _of_touched(ctx: Ctx, column: Any) -> Any:
-    return column.in_(touched_indicators(ctx)) if ctx.incremental else literal(True)
+    """In an incremental run, ``column`` names an indicator with new data (looked up once per query, as a
+    common table expression shared by every subquery that asks)."""
+    if not ctx.incremental:
+        return literal(True)
+    touched = ctx.extra.get("touched_indicators")
+    if touched is None:
+        touched = ctx.extra["touched_indicators"] = touched_indicators(ctx).cte("touched_indicators")
+    return column.in_(select(touched.c.bgt_id))
 
 
 def _over_budget(ctx: Ctx) -> Select[Any]:
@@ -534,6 +542,29 @@ SUSPICIOUS_PURPOSE = Rule(
 
 
 # --- USE-10 拆分支付 ----------------------------------------------------------------------------------
+def on_new_accounts(ctx: Ctx) -> tuple[Any, Any]:
+    """For an incremental run: the (region, unit, fiscal year, payee account) of every new payment, and the
+    join of pay_voucher to them. Joined, not filtered: the index ``ix_pay_voucher_agency`` (region, unit,
+    year, account) then reads just those payments, not the whole table; the group condition that follows
+    is the exact one. A group that spans two fiscal years (payments of one day, or within the duplicate
+    window, booked to different years) is completed by the next full run."""
+    v, new = PayVoucher, aliased(PayVoucher, name="new")
+    keys = (
+        select(new.mof_div_code, new.agency_code, new.fiscal_year, new.payee_acct_no)
+        .where(ctx.new(new))
+        .distinct()
+        .subquery("new_accounts")
+    )
+    k = keys.c
+    on = and_(
+        v.mof_div_code == k.mof_div_code,
+        v.agency_code == k.agency_code,
+        v.fiscal_year == k.fiscal_year,
+        v.payee_acct_no.is_not_distinct_from(k.payee_acct_no),
+    )
+    return keys, on
+
+
 def _payee_account(v: Any) -> Any:
     # a missing account groups with its peers; the empty text inline, not bound, so that SQLite sees
     # the window of each LEAD below as one and the same (with a parameter each, it sorts twice)
@@ -543,10 +574,11 @@ def _payee_account(v: Any) -> Any:
 def _split_payment(ctx: Ctx) -> Select[Any]:
     v = PayVoucher
     limit = ctx.yuan("threshold_yuan")
-    group = (v.mof_div_code, v.agency_code, _payee_account(v), v.vou_date)
+    unit = unindexed(v.mof_div_code) if not ctx.incremental else v.mof_div_code
+    group = (unit, v.agency_code, _payee_account(v), v.vou_date)
     touched = select(*group).where(ctx.new(v))
     # the groups, narrow (a sort's records are what it costs); the first payment's details joined after
-    groups = (
+    grouped = (
         select(
             func.min(v.pay_cert_id).label("first_id"),
             ids_agg(v.pay_cert_id).label("related"),
@@ -558,8 +590,10 @@ def _split_payment(ctx: Ctx) -> Select[Any]:
         .where(tuple_(*group).in_(touched) if ctx.incremental else literal(True))
         .group_by(*group)
         .having(func.count() >= 2, func.max(v.pay_amt_fen) < limit, func.sum(v.pay_amt_fen) > limit)
-        .subquery("groups")
     )
+    if ctx.incremental:
+        grouped = grouped.join(*on_new_accounts(ctx))
+    groups = grouped.subquery("groups")
     g = groups.c
     columns: list[Any] = [
         v.pay_cert_id.label("object_id"),  # the group's first payment, the others related
@@ -601,11 +635,12 @@ SPLIT_PAYMENT = Rule(
 # --- USE-11 重复支付 ----------------------------------------------------------------------------------
 def _duplicate_payment(ctx: Ctx) -> Select[Any]:
     v = PayVoucher
-    group = (v.mof_div_code, v.agency_code, _payee_account(v), v.pay_amt_fen, v.use_des)
+    unit = unindexed(v.mof_div_code) if not ctx.incremental else v.mof_div_code
+    group = (unit, v.agency_code, _payee_account(v), v.pay_amt_fen, v.use_des)
     touched = select(*group).where(ctx.new(v))
     order = (v.vou_date, v.pay_cert_id)
     # each payment with the next of its group (narrow: the sort's records are what it costs)
-    following = (
+    windowed = (
         select(
             v.pay_cert_id.label("first_id"),
             v.vou_date.label("first_day"),
@@ -614,8 +649,10 @@ def _duplicate_payment(ctx: Ctx) -> Select[Any]:
         )
         .where(live(v), ctx.in_regions(v.mof_div_code))
         .where(tuple_(*group).in_(touched) if ctx.incremental else literal(True))
-        .subquery("following")
     )
+    if ctx.incremental:
+        windowed = windowed.join(*on_new_accounts(ctx))
+    following = windowed.subquery("following")
     f = following.c
     gap = days_between(f.first_day, f.next_day)
     pairs = (

@@ -1,5 +1,6 @@
 """dynamic monitoring: warning, warning_object, warning_step, whitelist, monitor_run, work_calendar; and an
-index on src_run_id of pay_voucher, pay_detail and ba_bgt_info (what a load wrote, for incremental runs)
+index on src_run_id of pay_voucher, pay_detail, pay_plan and ba_bgt_info (what a load wrote, for incremental runs);
+the account added to ix_pay_voucher_agency
 
 Revision ID: 0005
 Revises: 0004
@@ -137,6 +138,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pay_plan", schema=None) as batch_op:
+        batch_op.drop_index("ix_pay_plan_run")
+
     with op.batch_alter_table("pay_voucher", schema=None) as batch_op:
         batch_op.drop_index("ix_pay_voucher_run")
 
