@@ -406,11 +406,11 @@ def clear_missing(
 Progress = Callable[[str, int, int], None]  # (rule code, index, total)
 
 
-def last_timings(conn: Connection) -> dict[str, int]:
-    """Milliseconds each rule took in the last finished full run."""
+def last_timings(conn: Connection, mode: str) -> dict[str, int]:
+    """Milliseconds each rule took in the last finished run of this mode (full or incremental)."""
     per_rule = conn.execute(
         select(MonitorRun.per_rule)
-        .where(MonitorRun.status == "done", MonitorRun.mode == "full")
+        .where(MonitorRun.status == "done", MonitorRun.mode == mode)
         .order_by(MonitorRun.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -482,7 +482,7 @@ def run_rules(
     try:
         with engine.begin() as conn:
             whitelist = Whitelist.load(conn, evaluation_date)
-            last = last_timings(conn)
+            last = last_timings(conn, report.mode)
         slowest_first = sorted(selected, key=lambda c: -last.get(c.rule.code, 0))
         state = RunState(
             run_id, since, upto, frozenset(changed), evaluation_date, previous_as_of, whitelist, now

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from monitor.rule import Ctx, Level, ObjectType, Rule
@@ -115,6 +115,16 @@ def _orphan_reference(ctx: Ctx) -> Select[Any]:
     named = aliased(PayVoucher, name="naming")
     i = aliased(BgtInfo, name="named")
     ids = select(named.bgt_id.label("bgt_id")).where(named.bgt_id.is_not(None)).group_by(named.bgt_id)
+    if ctx.incremental:  # only the ids new payments name, and those of indicators that changed
+        fresh = aliased(PayVoucher, name="fresh")
+        changed = aliased(BgtInfo, name="changed")
+        ids = ids.where(
+            named.bgt_id.in_(
+                union(
+                    select(fresh.bgt_id).where(ctx.new(fresh)), select(changed.bgt_id).where(ctx.new(changed))
+                )
+            )
+        )
     ids_named = ids.subquery("ids_named")
     orphans = select(ids_named.c.bgt_id).where(~exists().where(i.bgt_id == ids_named.c.bgt_id, live(i)))
     no_indicator = v.bgt_id.in_(orphans)
