@@ -11,12 +11,12 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from monitor import thresholds as th
 from demo.anomalies import PlantPlan
 from demo.budget import Budget, Indicator, dept_division
 from demo.catalog import DIVISIONS
 from demo.rand import pct_text, round_up, yuan
 from demo.workdays import add_workdays, last_workday, time_progress_permille
+from monitor import thresholds as th
 
 _REASONS_UP = ("追加年度预算", "预算调剂增加", "追加专项业务经费")
 _REASONS_DOWN = ("收回结余资金", "压减一般性支出", "预算调剂减少")

@@ -10,7 +10,6 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
-from monitor import thresholds as th
 from demo.anomalies import Plant, PlantPlan
 from demo.orgs import Agency
 from demo.payees import GHOSTS_FROM
@@ -19,6 +18,7 @@ from demo.payments import PaymentGenerator
 from demo.rand import pct_text, yuan
 from demo.regions import Region
 from demo.vouchers import Pay
+from monitor import thresholds as th
 
 RiskRow = tuple[str, str, str, str, str, str, str | None]
 _PERSON_RISKS = (

@@ -11,7 +11,6 @@ import random
 from datetime import date, timedelta
 from functools import partial
 
-from monitor import thresholds as th
 from demo.anomalies import Plant, PlantPlan
 from demo.batchplants import RiskRow, plant_in_batch
 from demo.budget import Indicator, window
@@ -22,6 +21,7 @@ from demo.paytypes import PAY_TYPES, PayType
 from demo.rand import yuan
 from demo.regions import Region
 from demo.workdays import next_workday, rest_days
+from monitor import thresholds as th
 
 _OTHER = PayType("plant_other", "30299", "50299", "50502", (), "office", 0, 600, 0)
 _ABROAD = PayType("plant_abroad", "30212", "50207", "50502", (), "travel", 0, 600, 0)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from monitor import thresholds as th
 from demo.budget import Builder, Indicator
 from demo.catalog import DIVISIONS
 from demo.orgs import Agency
 from demo.programs import PROGRAMS, Program
 from demo.regions import Region
 from demo.workdays import add_workdays, workdays_between
+from monitor import thresholds as th
 
 #: rules planted in the structure of the transfer chains
 STRUCTURAL_RULES = ("late_receipt", "late_pass_on", "idle_funds")

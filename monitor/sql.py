@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, literal, select
+from sqlalchemy import Boolean, Date, Integer, String, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -134,3 +134,24 @@ def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> s
 def _unindexed_pg(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     (arg,) = list(element.clauses)
     return compiler.process(arg, **kw)
+
+
+class same_text(FunctionElement[bool]):  # noqa: N801
+    """Two text values equal, or both missing. SQLite's ``IS`` is that, and an index can answer it;
+    PostgreSQL's ``IS NOT DISTINCT FROM`` cannot be hashed or merged (a join on it is a nested loop), so
+    there both sides are compared with a missing value as the empty text."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(same_text, "sqlite")
+def _same_text_sqlite(element: same_text, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({a} IS {b})"
+
+
+@compiles(same_text, "postgresql")
+def _same_text_pg(element: same_text, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(coalesce({a}, '') = coalesce({b}, ''))"

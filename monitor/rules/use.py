@@ -35,7 +35,7 @@ from monitor.rules._common import (
     text_value,
     touched_indicators,
 )
-from monitor.sql import calendar_day, days_between, ids_agg, month_of, unindexed, year_month
+from monitor.sql import calendar_day, days_between, ids_agg, month_of, same_text, unindexed, year_month
 from schema.derived import PAYMENT
 from schema.models import BgtAdj, BgtInfo, FactCell, PayPlan, PayVoucher
 
@@ -560,7 +560,7 @@ def on_new_accounts(ctx: Ctx) -> tuple[Any, Any]:
         v.mof_div_code == k.mof_div_code,
         v.agency_code == k.agency_code,
         v.fiscal_year == k.fiscal_year,
-        v.payee_acct_no.is_not_distinct_from(k.payee_acct_no),
+        same_text(v.payee_acct_no, k.payee_acct_no),
     )
     return keys, on
 
@@ -591,7 +591,7 @@ def _split_payment(ctx: Ctx) -> Select[Any]:
         .group_by(*group)
         .having(func.count() >= 2, func.max(v.pay_amt_fen) < limit, func.sum(v.pay_amt_fen) > limit)
     )
-    if ctx.incremental:
+    if ctx.incremental and ctx.dialect == "sqlite":  # PostgreSQL hashes the IN above
         grouped = grouped.join(*on_new_accounts(ctx))
     groups = grouped.subquery("groups")
     g = groups.c
@@ -650,7 +650,7 @@ def _duplicate_payment(ctx: Ctx) -> Select[Any]:
         .where(live(v), ctx.in_regions(v.mof_div_code))
         .where(tuple_(*group).in_(touched) if ctx.incremental else literal(True))
     )
-    if ctx.incremental:
+    if ctx.incremental and ctx.dialect == "sqlite":  # PostgreSQL hashes the IN above
         windowed = windowed.join(*on_new_accounts(ctx))
     following = windowed.subquery("following")
     f = following.c

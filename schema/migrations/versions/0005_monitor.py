@@ -1,6 +1,6 @@
-"""dynamic monitoring: warning, warning_object, warning_step, whitelist, monitor_run, work_calendar; and an
-index on src_run_id of pay_voucher, pay_detail, pay_plan and ba_bgt_info (what a load wrote, for incremental runs);
-the account added to ix_pay_voucher_agency
+"""dynamic monitoring: warning, warning_object, warning_step, whitelist, monitor_run, work_calendar; an
+index on src_run_id of pay_voucher, pay_detail, pay_plan and ba_bgt_info (what a load wrote, for incremental
+runs); the payee account added to ix_pay_voucher_agency
 
 Revision ID: 0005
 Revises: 0004
