@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -311,7 +312,14 @@ def _rezip_deterministically(data: bytes, path: Path) -> None:
             fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 10, 31, 18, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the clock on save
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>2026-10-31T18:00:00Z\g<2>",
+                    content,
+                )
+            dst.writestr(fixed, content)
 
 
 def sha256_of(path: Path) -> str:

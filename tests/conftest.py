@@ -87,6 +87,7 @@ def fresh_engine(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> I
     template: str = request.getfixturevalue("pg_template")
     name = f"oversight_t_{os.getpid()}_{next(_counter)}"
     with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))  # left by a killed run of a reused pid
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     engine = make_engine(_pg_database_url(name))
     yield engine

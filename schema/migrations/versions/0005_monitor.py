@@ -135,6 +135,16 @@ def upgrade() -> None:
 
     with op.batch_alter_table("pay_voucher", schema=None) as batch_op:
         batch_op.create_index("ix_pay_voucher_run", ["src_run_id"], unique=False)
+        # a unit's payments to one account: what an incremental run's split and duplicate rules read
+        batch_op.drop_index("ix_pay_voucher_agency")
+        batch_op.create_index(
+            "ix_pay_voucher_agency",
+            ["mof_div_code", "agency_code", "fiscal_year", "payee_acct_no"],
+            unique=False,
+        )
+
+    with op.batch_alter_table("pay_plan", schema=None) as batch_op:
+        batch_op.create_index("ix_pay_plan_run", ["src_run_id"], unique=False)
 
 
 def downgrade() -> None:
@@ -143,6 +153,10 @@ def downgrade() -> None:
 
     with op.batch_alter_table("pay_voucher", schema=None) as batch_op:
         batch_op.drop_index("ix_pay_voucher_run")
+        batch_op.drop_index("ix_pay_voucher_agency")
+        batch_op.create_index(
+            "ix_pay_voucher_agency", ["mof_div_code", "agency_code", "fiscal_year"], unique=False
+        )
 
     with op.batch_alter_table("pay_detail", schema=None) as batch_op:
         batch_op.drop_index("ix_pay_detail_run")
