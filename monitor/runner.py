@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -444,8 +445,6 @@ def run_rules(
 
     ``incremental``: only over what loads wrote since the last finished run (a full run when there is
     none). The evaluation date defaults to the newest payment date in the warehouse."""
-    import time
-
     started = time.perf_counter()
     configs = configs if configs is not None else load_config(RULES)
     selected = [
@@ -588,8 +587,6 @@ def _evaluate(engine: Engine, cfg: RuleConfig, state: RunState) -> RuleOutcome:
     """One rule: evaluated in a read transaction, filtered by the whitelist, then written in a short write
     transaction (on SQLite a long evaluation must not hold the write lock the audit log needs; on PostgreSQL
     an advisory lock makes two runs at once write one after the other, so neither raises a duplicate)."""
-    import time
-
     started = time.perf_counter()
     rule = cfg.rule
     inputs = set(rule.inputs)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String, literal, select
+from sqlalchemy import Boolean, Date, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from schema.models import RegionClosure
 from schema.monitor import WorkCalendar
 
 
@@ -104,11 +103,6 @@ def workday_lag(earlier: Any, later: Any) -> Any:
     """Working days after the ``earlier`` calendar row's day up to and including the ``later`` one's: the
     next working day is a lag of 1 (``monitor.thresholds``). Both are :func:`calendar_day` aliases."""
     return later.workday_no - earlier.workday_no
-
-
-def in_subtree(column: Any, root: str) -> Any:
-    """``column`` names ``root`` or a region below it."""
-    return column.in_(select(RegionClosure.descendant).where(RegionClosure.ancestor == root))
 
 
 def date_literal(value: Any) -> Any:
