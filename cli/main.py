@@ -14,6 +14,7 @@ from cli.auth import keys_app, token_command
 from cli.loading import load_command, quarantine_command, runs_command
 from cli.rules import rules_app, whitelist_app
 from cli.serving import demo_command, serve_command
+from cli.sync import sync_command
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The warehouse schema (Alembic migrations).", no_args_is_help=True)
@@ -77,11 +78,31 @@ def generate(
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or xlsx.")] = "csv",
     encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8 or gb18030.")] = "utf-8",
+    source_db: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write the batch into this database as a 预算管理一体化 system's tables (a demo source "
+            "for `oversight sync` with the yth preset): a SQLAlchemy URL, e.g. sqlite:///yth.db."
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic demo province (Henan) in the canonical feed format, with planted anomalies."""
     from cli.loading import generate_batch
 
     generate_batch(out, scale=scale, seed=seed, fmt=fmt, encoding=encoding)
+    if source_db:
+        from sqlalchemy import create_engine
+
+        from demo.source_system import create_schema, from_batch
+        from schema.db import normalise_url
+
+        source = create_engine(normalise_url(source_db))
+        with console.status(f"writing the 一体化 tables into {source.url.render_as_string()}…"):
+            create_schema(source)
+            counts = from_batch(source, out)
+        source.dispose()
+        summary = ", ".join(f"{t} {n:,}" for t, n in counts.items())
+        console.print(f"wrote the demo 一体化 system: {summary}")
 
 
 app.command("load")(load_command)
@@ -90,6 +111,7 @@ app.command("runs")(runs_command)
 app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 app.command("token")(token_command)
+app.command("sync")(sync_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

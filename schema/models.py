@@ -10,6 +10,7 @@ from schema.monitor import MonitorRun, Warning, WarningObject, WarningStep, Whit
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
 from schema.payment import PayDetail, PayVoucher
 from schema.risk import ExtRisk
+from schema.sync import SyncState
 
 # Feed tables in load order: a table comes after every table its rows must reference.
 FEED_MODELS = (
@@ -70,4 +71,5 @@ __all__ = [
     "WhitelistEntry",
     "MonitorRun",
     "WorkCalendar",
+    "SyncState",
 ]

@@ -236,20 +236,50 @@ class ExecutionLine:
     month: int | None = strawberry.field(description=doc(analysis.ExecutionLine, "month"))
 
 
-@strawberry.type(description="Last load of a source and its lag")
+@strawberry.type(description="One stream of a connector source (oversight sync): where its bookmark stands")
+class SourceStream:
+    stream: str
+    table: str = strawberry.field(description="the feed table it lands in")
+    status: str = strawberry.field(description="ok, failed or running")
+    last_success_at: datetime | None = strawberry.field(description="UTC, end of the last successful sync")
+    last_attempt_at: datetime | None = strawberry.field(description="UTC")
+    rows: int = strawberry.field(description="records read by the last successful sync")
+    rows_total: int = strawberry.field(description="records read by every sync so far")
+    cursor: str | None = strawberry.field(
+        description="the bookmark: the newest change stamp stored, or a drop folder's last batch"
+    )
+    source_cursor: str | None = strawberry.field(
+        description="the newest change stamp the source reported at the last attempt"
+    )
+    lag_seconds: int | None = strawberry.field(
+        description="how far the stored rows are behind the source's newest change"
+    )
+    last_error: str | None
+    last_error_at: datetime | None = strawberry.field(description="UTC")
+
+
+@strawberry.type(description="A source of data: its last load or sync run and, for a connector, its streams")
 class Source:
     source: str
-    last_run: int
+    last_run: int | None
     status: str = strawberry.field(description="of the last run: done, running, failed, interrupted")
     last_success_at: datetime | None = strawberry.field(description="UTC")
-    data_as_of: datetime | None = strawberry.field(description="the batch's extracted_at (UTC)")
+    data_as_of: datetime | None = strawberry.field(
+        description="the batch's extracted_at, or when a sync read the source (UTC)"
+    )
     lag_seconds: int | None = strawberry.field(description="how far behind now the data is")
     rows: int = strawberry.field(description="rows read by the last successful run")
     quarantined: int
+    last_error: str | None = strawberry.field(
+        description="of the last run or of a stream, whichever is newer"
+    )
+    streams: list[SourceStream]
 
     @staticmethod
     def of(s: reference.SourceStatus) -> Source:
-        return Source(**s.model_dump())
+        data = s.model_dump()
+        data["streams"] = [SourceStream(**x) for x in data["streams"]]
+        return Source(**data)
 
 
 @strawberry.type(description="The four budgets of a scope: budget, transfers, paid, and 收支执行")

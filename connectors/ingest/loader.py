@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, insert, literal, select, update
+from sqlalchemy import Connection, Engine, Table, event, insert, literal, select, update
 
 from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range, trim_heap
 from connectors.ingest.arrow_rows import ArrowRowParser
@@ -85,25 +85,10 @@ def load_batch(
     load: the next run covers the same rows again)."""
     batch = open_batch(path)
     source_name = source or batch.source or "files"
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with engine.begin() as conn:
-        interrupted = conn.execute(
-            update(LoadRun).where(LoadRun.status == "running").values(status="interrupted")
-        ).rowcount
-        run_id = conn.execute(
-            insert(LoadRun)
-            .values(
-                source=source_name,
-                batch_path=str(path.resolve()),
-                started_at=now,
-                extracted_at=batch.extracted_at,
-                status="running",
-            )
-            .returning(LoadRun.id)
-        ).scalar_one()
+    run_id, interrupted, now = begin_run(engine, source_name, str(path.resolve()), batch.extracted_at)
+    with engine.connect() as conn:
         regions = set(conn.execute(select(MofDiv.mof_div_code)).scalars())
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-    ctx = _Context(run_id, regions, ParseContext(run_id, source_name, load_code_sets(), stamp))
+    ctx = new_context(run_id, source_name, regions, now)
     reports: list[TableReport] = []
     try:
         for table, why in batch.conflicts.items():
@@ -114,36 +99,65 @@ def load_batch(
                 report = _load_table(engine, batch, bf, ctx, chunk_size, progress)
             report.seconds = time.perf_counter() - started
             reports.append(report)
-            _save_table_report(engine, run_id, report)
+            save_table_report(engine, run_id, report)
             if bf.table == "mof_div":
                 with engine.connect() as conn:
                     ctx.regions = set(conn.execute(select(MofDiv.mof_div_code)).scalars())
         changed = {r.table for r in reports if r.counts.inserted or r.counts.updated or r.counts.deleted}
         post = after_load(engine, run_id, changed, force=interrupted > 0)
     except BaseException as exc:
-        with engine.begin() as conn:
-            conn.execute(
-                update(LoadRun)
-                .where(LoadRun.id == run_id)
-                .values(
-                    status="failed",
-                    error=f"{type(exc).__name__}: {exc}",
-                    finished_at=datetime.now(UTC).replace(tzinfo=None),
-                )
-            )
+        finish_run(engine, run_id, f"{type(exc).__name__}: {exc}")
         raise
+    finish_run(engine, run_id)
+    if monitor and changed:
+        post.append(monitor_after(engine))
+    return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
+
+
+def begin_run(
+    engine: Engine, source: str, batch_path: str, extracted_at: datetime | None
+) -> tuple[int, int, datetime]:
+    """Record the start of a load or sync run. Returns its id, how many earlier runs it found left
+    'running' by a killed process (now marked 'interrupted'), and its start time (naive UTC)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        interrupted = conn.execute(
+            update(LoadRun).where(LoadRun.status == "running").values(status="interrupted")
+        ).rowcount
+        run_id = conn.execute(
+            insert(LoadRun)
+            .values(
+                source=source,
+                batch_path=batch_path,
+                started_at=now,
+                extracted_at=extracted_at,
+                status="running",
+            )
+            .returning(LoadRun.id)
+        ).scalar_one()
+    return run_id, interrupted, now
+
+
+def finish_run(engine: Engine, run_id: int, error: str | None = None) -> None:
+    """Record the end of a run: done, or failed with why."""
     with engine.begin() as conn:
         conn.execute(
             update(LoadRun)
             .where(LoadRun.id == run_id)
-            .values(status="done", finished_at=datetime.now(UTC).replace(tzinfo=None))
+            .values(
+                status="failed" if error else "done",
+                error=error,
+                finished_at=datetime.now(UTC).replace(tzinfo=None),
+            )
         )
-    if monitor and changed:
-        post.append(_monitor(engine))
-    return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
 
 
-def _monitor(engine: Engine) -> str:
+def new_context(run_id: int, source: str, regions: set[str], now: datetime) -> _Context:
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return _Context(run_id, regions, ParseContext(run_id, source, load_code_sets(), stamp))
+
+
+def monitor_after(engine: Engine) -> str:
     try:
         from monitor.runner import run_rules
 
@@ -169,7 +183,7 @@ def _bulk_gc() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def _save_table_report(engine: Engine, run_id: int, r: TableReport) -> None:
+def save_table_report(engine: Engine, run_id: int, r: TableReport) -> None:
     c = r.counts
     with engine.begin() as conn:
         conn.execute(
@@ -334,8 +348,8 @@ def load_rows(
         trim_heap()  # of the chunk before this one
         with write_lock or contextlib.nullcontext():
             counts.add(
-                _retry_collisions(
-                    partial(_apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name)
+                retry_collisions(
+                    partial(apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name)
                 )
             )
         on_progress(counts.read)
@@ -397,7 +411,7 @@ def _parsed_chunks(parser: RowParser, rows: Iterator[Any], size: int) -> Iterato
         yield parser.chunk(chunk)
 
 
-def _retry_collisions(apply: Callable[[], Counts]) -> Counts:
+def retry_collisions(apply: Callable[[], Counts]) -> Counts:
     """Run one chunk's transaction, again if it collided with another loader process.
 
     On PostgreSQL another loader process may insert one of the chunk's keys between this one's lookup and
@@ -422,7 +436,7 @@ def _is_collision(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) in ("23505", "40P01", "40001")  # unique, deadlock, serialization
 
 
-def _apply_chunk(
+def apply_chunk(
     engine: Engine,
     ft: FeedTable,
     writer: TableWriter,
@@ -430,9 +444,11 @@ def _apply_chunk(
     parsed: ParsedChunk,
     ctx: _Context,
     file_name: str,
+    also: Callable[[Connection], None] | None = None,
 ) -> Counts:
-    """Check references, then store the chunk and its quarantined rows in one transaction. It may run twice
-    (see :func:`_retry_collisions`), so it leaves ``parsed`` as it found it."""
+    """Check references, then store the chunk and its quarantined rows in one transaction, with ``also``
+    (a connector's bookmark) in the same transaction. It may run twice (see :func:`retry_collisions`), so
+    it leaves ``parsed`` as it found it."""
     bad, rows, raws = list(parsed.bad), parsed.rows, parsed.raw
     line = writer.columns.index("src_line")
     with write_transaction(engine) as conn:
@@ -460,6 +476,8 @@ def _apply_chunk(
         applied = writer.apply(conn, rows, parsed.table if rows is parsed.rows else None)
         if bad:
             conn.execute(insert(Quarantine), [_quarantine(ctx, ft, file_name, *b) for b in bad])
+        if also is not None:
+            also(conn)
     applied.read = parsed.read
     applied.quarantined = len(bad)
     return applied

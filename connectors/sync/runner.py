@@ -1,0 +1,325 @@
+"""``oversight sync``: pull each stream of a source from its bookmark, land it, bring the rest up to date.
+
+A record source's streams are read in the feed's load order (regions and units before the payments that
+name them). Each stream's records are mapped to feed text and go through the one write path of ``oversight
+load``: the same parser, checks, quarantine and merge, in committed chunks. The stream's bookmark is written
+in each chunk's own transaction, so a sync killed half-way resumes where its last chunk ended, and the rows
+re-read (the look-back window, the rest of a chunk that did not commit) merge as unchanged. After the streams,
+the summaries are brought up to date and the warning rules run incrementally, as after a load.
+
+A source that fails (down, too slow, answering garbage) stops its sync at the failing stream: the chunk in
+flight rolls back, what committed before stays with its bookmark, and the error is kept in ``sync_state``
+(``/v1/sources``) and logged. A malformed record is not a failure: it is quarantined like a bad feed row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from connectors.ingest.loader import (
+    CHUNK,
+    TableReport,
+    _Context,
+    _is_empty,
+    apply_chunk,
+    begin_run,
+    finish_run,
+    monitor_after,
+    new_context,
+    retry_collisions,
+    save_table_report,
+)
+from connectors.ingest.merge import Counts, TableWriter
+from connectors.ingest.postload import after_load
+from connectors.ingest.rows import RowParser
+from connectors.sync.core import RecordSource, Source, SourceError, Stream
+from connectors.sync.lock import source_lock
+from schema.feed import feed_tables
+from schema.models import MofDiv
+from schema.sync import SyncState
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int | None], None]
+T = TypeVar("T")
+
+
+@dataclass
+class StreamReport:
+    stream: str
+    table: str
+    status: str = "ok"  # ok | failed | skipped (an earlier stream of the source failed)
+    counts: Counts = field(default_factory=Counts)
+    cursor: str | None = None  # the bookmark after the sync
+    source_cursor: str | None = None  # the newest cursor the source reported
+    error: str | None = None
+    seconds: float = 0.0
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    source: str
+    kind: str
+    run_id: int | None
+    streams: list[StreamReport]
+    post_load: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def changed(self) -> int:
+        return sum(s.counts.inserted + s.counts.updated + s.counts.deleted for s in self.streams)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def sync_source(
+    engine: Engine,
+    source: Source,
+    *,
+    chunk_size: int = CHUNK,
+    progress: Progress | None = None,
+    monitor: bool = True,
+) -> SyncReport:
+    """One sync of one source. Never raises for a failing source: the report (and ``sync_state``) says."""
+    started = time.perf_counter()
+    with source_lock(engine, source.name):
+        if isinstance(source, RecordSource):
+            report = _sync_records(engine, source, chunk_size, progress, monitor)
+        else:
+            report = source.sync(  # type: ignore[attr-defined]
+                engine, progress=progress, monitor=monitor, chunk_size=chunk_size
+            )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ordered(streams: Iterable[Stream]) -> list[Stream]:
+    """Streams in the feed's load order: a table after every table its rows must reference."""
+    order = {name: i for i, name in enumerate(feed_tables())}
+    return sorted(streams, key=lambda s: order[s.table])
+
+
+def _sync_records(
+    engine: Engine, source: RecordSource, chunk_size: int, progress: Progress | None, monitor: bool
+) -> SyncReport:
+    run_id, interrupted, now = begin_run(engine, source.name, f"sync:{source.describe()}", now_utc())
+    with engine.connect() as conn:
+        regions = set(conn.execute(select(MofDiv.mof_div_code)).scalars())
+    ctx = new_context(run_id, source.name, regions, now)
+    report = SyncReport(source.name, source.kind, run_id, [])
+    changed: set[str] = set()
+    streams = ordered(source.streams)
+    try:
+        try:
+            source.open()
+        except SourceError as exc:
+            report.error = f"{source.name}: {exc}"
+        for stream in streams:
+            if report.error:
+                skipped = StreamReport(stream.name, stream.table, "skipped")
+                if not report.streams:  # the source could not be opened: every stream shows why
+                    skipped.status, skipped.error = "failed", report.error
+                    _record_failure(engine, source, stream, run_id, report.error)
+                report.streams.append(skipped)
+                continue
+            sr = _sync_stream(engine, source, stream, ctx, chunk_size, progress)
+            report.streams.append(sr)
+            save_table_report(engine, run_id, _table_report(source, sr))
+            c = sr.counts
+            if c.inserted or c.updated or c.deleted:
+                changed.add(stream.table)
+                if stream.table == "mof_div":
+                    with engine.connect() as conn:
+                        ctx.regions = set(conn.execute(select(MofDiv.mof_div_code)).scalars())
+            if sr.status == "failed":
+                report.error = f"{source.name}/{stream.name}: {sr.error}"
+        if changed or interrupted:
+            report.post_load = after_load(engine, run_id, changed, force=interrupted > 0)
+    except BaseException as exc:
+        finish_run(engine, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        source.close()
+    finish_run(engine, run_id, report.error)
+    if monitor and changed:
+        report.post_load.append(monitor_after(engine))
+    return report
+
+
+def _table_report(source: Source, sr: StreamReport) -> TableReport:
+    status = "rejected" if sr.status == "failed" else "loaded"
+    return TableReport(
+        sr.table, f"{source.name}:{sr.stream}", status, sr.error, sr.counts, sr.unknown_columns, sr.seconds
+    )
+
+
+def _state_key(source: Source, stream: Stream) -> Any:
+    return (SyncState.source == source.name) & (SyncState.stream == stream.name)
+
+
+def _begin_stream(engine: Engine, source: Source, stream: Stream, run_id: int) -> str | None:
+    """Mark the stream running; returns its bookmark."""
+    with engine.begin() as conn:
+        state = conn.execute(select(SyncState.cursor).where(_state_key(source, stream))).first()
+        values = {
+            "status": "running",
+            "last_run_id": run_id,
+            "last_attempt_at": now_utc(),
+            "table_name": stream.table,
+        }
+        if state is None:
+            conn.execute(
+                insert(SyncState).values(
+                    source=source.name, stream=stream.name, rows_last=0, rows_total=0, **values
+                )
+            )
+            return None
+        conn.execute(update(SyncState).where(_state_key(source, stream)).values(**values))
+        return state.cursor
+
+
+def _record_failure(engine: Engine, source: Source, stream: Stream, run_id: int, error: str) -> None:
+    log.error("sync %s/%s failed: %s", source.name, stream.name, error)
+    with engine.begin() as conn:
+        exists = conn.execute(select(SyncState.stream).where(_state_key(source, stream))).first()
+        values = {
+            "status": "failed",
+            "last_run_id": run_id,
+            "last_attempt_at": now_utc(),
+            "last_error": error,
+            "last_error_at": now_utc(),
+            "table_name": stream.table,
+        }
+        if exists is None:
+            conn.execute(
+                insert(SyncState).values(
+                    source=source.name, stream=stream.name, rows_last=0, rows_total=0, **values
+                )
+            )
+        else:
+            conn.execute(update(SyncState).where(_state_key(source, stream)).values(**values))
+
+
+def _sync_stream(
+    engine: Engine,
+    source: RecordSource,
+    stream: Stream,
+    ctx: _Context,
+    chunk_size: int,
+    progress: Progress | None,
+) -> StreamReport:
+    started = time.perf_counter()
+    ft = feed_tables()[stream.table]
+    sr = StreamReport(stream.name, stream.table)
+    label = f"{source.name}/{stream.name}"
+    bookmark_text = _begin_stream(engine, source, stream, ctx.run_id)
+    sr.cursor = bookmark_text
+    try:
+        bookmark = stream.load(bookmark_text)
+        newest = stream.cursor_value(source.newest(stream)) if stream.cursor else None
+        sr.source_cursor = stream.dump(newest)
+        with engine.begin() as conn:
+            conn.execute(
+                update(SyncState).where(_state_key(source, stream)).values(source_cursor=sr.source_cursor)
+            )
+        file_name = f"{source.name}:{stream.name}"
+        parser = RowParser(ft, stream.mapping.header, ctx.parse, file_name)
+        writer = TableWriter(ft, engine.dialect.name, file_name, fresh=_is_empty(engine, ft))
+        high = bookmark
+        line = 0
+        unknown: set[str] = set()
+        cursor_key: str | None = None
+        pages = source.pages(stream, stream.since(bookmark))
+        for records, last in _with_last(_rechunk(pages, chunk_size)):
+            lines: list[tuple[int, Any]] = []
+            for record in records:
+                line += 1
+                if stream.cursor:
+                    if cursor_key is None or cursor_key not in record:
+                        cursor_key = _find_key(record, stream.cursor)
+                    value = stream.cursor_value(record.get(cursor_key)) if cursor_key else None
+                    if value is not None and (high is None or value > high):
+                        high = value
+                lines.append((line, stream.mapping.row(record)))
+            if records:
+                unknown.update(stream.mapping.plan(tuple(records[0]))[1])
+            parsed = parser.chunk(lines)
+            mark = stream.dump(high) if (stream.sorted or last) else None
+            also = partial(_advance, source.name, stream.name, mark, parsed.read)
+            sr.counts.add(
+                retry_collisions(
+                    partial(apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name, also)
+                )
+            )
+            if mark is not None:
+                sr.cursor = mark
+            if progress:
+                progress(label, sr.counts.read, None)
+        sr.unknown_columns = sorted(unknown)
+        with engine.begin() as conn:
+            conn.execute(
+                update(SyncState)
+                .where(_state_key(source, stream))
+                .values(status="ok", last_success_at=now_utc(), rows_last=sr.counts.read)
+            )
+        if progress:
+            progress(label, sr.counts.read, sr.counts.read)
+    except SourceError as exc:
+        sr.status, sr.error = "failed", str(exc)
+        _record_failure(engine, source, stream, ctx.run_id, sr.error)
+    sr.seconds = time.perf_counter() - started
+    return sr
+
+
+def _advance(source: str, stream: str, cursor: str | None, rows: int, conn: Connection) -> None:
+    """Inside a chunk's transaction: the rows it read, and the bookmark they cover."""
+    values: dict[str, Any] = {"rows_total": SyncState.rows_total + rows}
+    if cursor is not None:
+        values["cursor"] = cursor
+    conn.execute(
+        update(SyncState).where((SyncState.source == source) & (SyncState.stream == stream)).values(**values)
+    )
+
+
+def _find_key(record: dict[str, Any], name: str) -> str | None:
+    wanted = name.lower()
+    return next((k for k in record if k.lower() == wanted), None)
+
+
+def _rechunk(pages: Iterator[list[dict[str, Any]]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of any size → chunks of ``size`` records (the last may be shorter; none is empty)."""
+    buffer: list[dict[str, Any]] = []
+    for page in pages:
+        buffer.extend(page)
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
+
+
+def _with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with whether it is the last (one item of look-ahead)."""
+    try:
+        current = next(items)
+    except StopIteration:
+        return
+    for item in items:
+        yield current, False
+        current = item
+    yield current, True
