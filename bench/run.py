@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import graphql, load, monitor, queries, security
+from bench import graphql, load, monitor, queries, security, sync
 
 BENCHMARKS = {
     "load": load.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "graphql": graphql.main,
     "security": security.main,
     "monitor": monitor.main,
+    "sync": sync.main,
 }
 
 

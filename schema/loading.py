@@ -62,5 +62,11 @@ class Quarantine(Base):
     field: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     raw: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    # a connector's row quarantined for a reference that did not exist yet is tried again once it does;
+    # this is the run that then stored it
+    resolved_run_id: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_quarantine_run", "run_id", "table_name", "line"),)
+    __table_args__ = (
+        Index("ix_quarantine_run", "run_id", "table_name", "line"),
+        Index("ix_quarantine_pending", "table_name", "resolved_run_id"),
+    )

@@ -13,7 +13,8 @@ import csv
 import itertools
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,64 @@ class FilesHarness(Harness):
         return table
 
 
+class HttpHarness(Harness):
+    """The 一体化 tables served as a JSON API over real HTTP (tests/http_source_app.py), page by page."""
+
+    kind = "http"
+    lookback = timedelta(minutes=10)
+
+    def __init__(self, tmp_path: Path) -> None:
+        from tests.http_source_app import make_app, serve
+
+        super().__init__(tmp_path)
+        self.app = make_app()
+        self._serving = serve(self.app)
+        self.base_url = self._serving.__enter__()
+        for st in source_system.source_tables().values():  # every table answers, empty or not
+            keys = [
+                st.columns[next(c.field.name for c in st.feed.columns if c.column == k)] for k in st.feed.key
+            ]
+            self.app.state.store.put(st.name, [], key=keys)
+
+    def publish(self, table: str, records: list[Record]) -> None:
+        st = source_system.source_tables()[table]
+        self.app.state.store.put(st.name, [_json_row(r) for r in source_system.source_rows(table, records)])
+
+    def config(self) -> dict[str, Any]:
+        streams = [{"name": st.name, "path": f"/{st.name}"} for st in source_system.source_tables().values()]
+        return {
+            "type": "http",
+            "base_url": f"{self.base_url}/api",
+            "preset": "yth",
+            "lookback": "10m",
+            "page_size": 50,
+            "backoff": "10ms",
+            "streams": streams,
+        }
+
+    def stream_of(self, table: str) -> str:
+        return source_system.source_tables()[table].name
+
+    def close(self) -> None:
+        self._serving.__exit__(None, None, None)
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A 一体化 row as a JSON API sends it: amounts as exact decimal strings, dates in ISO form, stamps as
+    ``YYYY-MM-DD HH:MM:SS`` local time."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, datetime):
+            out[k] = v.strftime("%Y-%m-%d %H:%M:%S")
+        elif isinstance(v, date):
+            out[k] = v.isoformat()
+        elif isinstance(v, Decimal):
+            out[k] = str(v)
+        else:
+            out[k] = v
+    return out
+
+
 def write_csv(path: Path, records: list[Record]) -> None:
     fields = list(dict.fromkeys(k for r in records for k in r))
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -321,6 +380,8 @@ def harness_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
         h = mariadb_harness(tmp_path)
     elif kind == "files":
         h = FilesHarness(tmp_path)
+    elif kind == "http":
+        h = HttpHarness(tmp_path)
     else:
         raise ValueError(kind)
     try:

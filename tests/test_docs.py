@@ -10,6 +10,7 @@ import typer.main
 from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
+from connectors.sync.config import SyncSettings
 from monitor.config import MonitorSettings
 from schema.db import DatabaseSettings
 from security.audit import AuditSettings
@@ -26,6 +27,7 @@ SETTINGS = [
     AuthSettings,
     AuditSettings,
     MonitorSettings,
+    SyncSettings,
 ]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -7,7 +7,9 @@ path of the JSON body (``data``; ``""`` for a body that is itself the list). Pag
 ways:
 
 - ``page``: ``page=1, 2, …`` with ``size=page_size``, until a page holds fewer than ``page_size`` records
-  (``page_size`` must therefore not exceed the largest page the API hands out);
+  (``page_size`` must therefore not exceed the largest page the API hands out). Offsets shift when a record
+  changes during the sync (it moves to the end, the next one slips onto the page already read): prefer
+  ``cursor`` where the API offers it, or re-read with a look-back window;
 - ``cursor``: the token at a dotted path of the body (``next``) goes back as ``cursor=…`` until there is none;
 - ``none``: one request answers everything.
 

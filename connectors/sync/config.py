@@ -180,7 +180,8 @@ def build_source(name: str, cfg: dict[str, Any], where: str) -> Source:
     allowed = SOURCE_KEYS | getattr(cls, "source_keys", frozenset())
     extra = set(cfg) - allowed
     if extra:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))} for a {kind} source")
+        article = "an" if str(kind)[0] in "aeiouh" else "a"
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))} for {article} {kind} source")
     lookback = duration(cfg.get("lookback", 0), f"{where}.lookback")
     raw_streams = _merge_streams(cfg, where)
     streams: list[Stream] = []

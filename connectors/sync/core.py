@@ -100,7 +100,13 @@ class Stream:
         return str(value)
 
     def load(self, text: str | None) -> Any:
-        return None if text is None else self.cursor_value(text)
+        """A bookmark from its text form (:meth:`dump`), whatever form the source writes its stamps in."""
+        if text is None:
+            return None
+        if self.cursor_kind == "datetime":
+            value = datetime.fromisoformat(text)
+            return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+        return int(text) if self.cursor_kind == "int" else text
 
     def lag_seconds(self, bookmark: Any, newest: Any) -> int | None:
         """How far the stored rows are behind the source's newest change, in seconds (date-time cursors)."""

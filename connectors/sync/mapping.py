@@ -255,11 +255,11 @@ class RecordMapping:
                     value = mapped
                 values[fm.index] = value
         except BadRecord as exc:
-            return BadLine(str(exc), {str(k): _safe(v) for k, v in record.items()})
+            return BadLine(str(exc), {str(k): safe_value(v) for k, v in record.items()})
         return values
 
 
-def _safe(value: Any) -> Any:
+def safe_value(value: Any) -> Any:
     """A source value as it can be kept in the quarantine's JSON."""
     try:
         return _text(value)

@@ -37,12 +37,15 @@ from connectors.ingest.loader import (
     retry_collisions,
     save_table_report,
 )
-from connectors.ingest.merge import Counts, TableWriter
+from connectors.ingest.merge import Counts, TableWriter, existing_values
 from connectors.ingest.postload import after_load
+from connectors.ingest.readers import BadLine
 from connectors.ingest.rows import RowParser
 from connectors.sync.core import RecordSource, Source, SourceError, Stream
 from connectors.sync.lock import source_lock
-from schema.feed import feed_tables
+from connectors.sync.mapping import safe_value
+from schema.feed import FeedTable, feed_tables
+from schema.loading import LoadRun, Quarantine
 from schema.models import MofDiv
 from schema.sync import SyncState
 
@@ -125,14 +128,15 @@ def _sync_records(
     changed: set[str] = set()
     streams = ordered(source.streams)
     try:
+        unreachable = False
         try:
             source.open()
         except SourceError as exc:
-            report.error = f"{source.name}: {exc}"
+            report.error, unreachable = f"{source.name}: {exc}", True
         for stream in streams:
             if report.error:
                 skipped = StreamReport(stream.name, stream.table, "skipped")
-                if not report.streams:  # the source could not be opened: every stream shows why
+                if unreachable:  # the source could not be opened: every stream shows why
                     skipped.status, skipped.error = "failed", report.error
                     _record_failure(engine, source, stream, run_id, report.error)
                 report.streams.append(skipped)
@@ -240,25 +244,41 @@ def _sync_stream(
         file_name = f"{source.name}:{stream.name}"
         parser = RowParser(ft, stream.mapping.header, ctx.parse, file_name)
         writer = TableWriter(ft, engine.dialect.name, file_name, fresh=_is_empty(engine, ft))
+        sr.counts.add(_retry_pending(engine, source, ft, parser, writer, ctx, file_name))
         high = bookmark
         line = 0
         unknown: set[str] = set()
         cursor_key: str | None = None
         pages = source.pages(stream, stream.since(bookmark))
-        for records, last in _with_last(_rechunk(pages, chunk_size)):
+        chunks = _rechunk(pages, chunk_size)
+        # a sorted stream's chunk commits as soon as it is read; an unsorted one's bookmark can only move
+        # with its last chunk, which one chunk of look-ahead recognises
+        marked = ((c, False) for c in chunks) if stream.sorted else _with_last(chunks)
+        for records, last in marked:
             lines: list[tuple[int, Any]] = []
             for record in records:
                 line += 1
+                row = stream.mapping.row(record)
                 if stream.cursor:
                     if cursor_key is None or cursor_key not in record:
                         cursor_key = _find_key(record, stream.cursor)
-                    value = stream.cursor_value(record.get(cursor_key)) if cursor_key else None
+                    try:
+                        value = stream.cursor_value(record.get(cursor_key)) if cursor_key else None
+                    except SourceError as exc:  # this record's stamp is unreadable: it alone is bad
+                        row = BadLine(str(exc), {str(k): safe_value(v) for k, v in record.items()})
+                        value = None
                     if value is not None and (high is None or value > high):
                         high = value
-                lines.append((line, stream.mapping.row(record)))
+                lines.append((line, row))
             if records:
                 unknown.update(stream.mapping.plan(tuple(records[0]))[1])
             parsed = parser.chunk(lines)
+            if parsed.bad:  # the quarantine keeps the record as the source holds it
+                first = lines[0][0]
+                parsed.bad = [
+                    (n, f, why, {str(k): safe_value(v) for k, v in records[n - first].items()})
+                    for n, f, why, _raw in parsed.bad
+                ]
             mark = stream.dump(high) if (stream.sorted or last) else None
             also = partial(_advance, source.name, stream.name, mark, parsed.read)
             sr.counts.add(
@@ -284,6 +304,79 @@ def _sync_stream(
         _record_failure(engine, source, stream, ctx.run_id, sr.error)
     sr.seconds = time.perf_counter() - started
     return sr
+
+
+PENDING_BATCH = 5_000
+
+
+def _retry_pending(
+    engine: Engine,
+    source: Source,
+    ft: FeedTable,
+    parser: RowParser,
+    writer: TableWriter,
+    ctx: _Context,
+    file_name: str,
+) -> Counts:
+    """Store the rows of this source and table held back because a record they must reference was missing,
+    now that it exists (a voucher's details when the voucher arrived late, or was fixed at the source after
+    being quarantined). Their own stamps are old, so the bookmark would never bring them back. Each one
+    stored marks its quarantine row resolved, in the same transaction; the others wait, untouched."""
+    counts = Counts()
+    refs = {r.column: r for r in ft.references}
+    if not refs:
+        return counts
+    names = {c.column: c.field.name for c in ft.columns}
+    pending = (
+        select(Quarantine.id, Quarantine.line, Quarantine.raw)
+        .join(LoadRun, LoadRun.id == Quarantine.run_id)
+        .where(
+            Quarantine.table_name == ft.name,
+            Quarantine.resolved_run_id.is_(None),
+            Quarantine.field.in_(list(refs)),
+            Quarantine.reason.like("% does not exist in %"),
+            LoadRun.source == source.name,
+        )
+        .order_by(Quarantine.id)
+    )
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            held: list[Any] = list(conn.execute(pending.where(Quarantine.id > after).limit(PENDING_BATCH)))
+            if not held:
+                return counts
+            after = held[-1].id
+            for column, ref in refs.items():
+                wanted = {q.raw.get(names[column]) for q in held} - {None, ""}
+                if ref.target == "mof_div":
+                    known = wanted & ctx.regions
+                else:
+                    known = existing_values(conn, ref.target, ref.target_column, wanted, engine.dialect.name)
+                held = [q for q in held if q.raw.get(names[column]) in known or not q.raw.get(names[column])]
+            ready = held
+        if not ready:
+            continue
+        lines = [(q.line, [_as_text(q.raw.get(h)) for h in parser.header]) for q in ready]
+        parsed = parser.chunk(lines)
+        ids = [q.id for q in ready]
+
+        def resolve(conn: Connection, ids: list[int] = ids) -> None:
+            for i in range(0, len(ids), 1000):
+                conn.execute(
+                    update(Quarantine)
+                    .where(Quarantine.id.in_(ids[i : i + 1000]))
+                    .values(resolved_run_id=ctx.run_id)
+                )
+
+        counts.add(
+            retry_collisions(
+                partial(apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name, resolve)
+            )
+        )
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _advance(source: str, stream: str, cursor: str | None, rows: int, conn: Connection) -> None:

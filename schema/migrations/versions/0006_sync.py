@@ -1,4 +1,5 @@
-"""source connectors: sync_state, one bookmark per source and stream
+"""source connectors: sync_state, one bookmark per source and stream; quarantine.resolved_run_id (a
+connector's row held back for a missing reference, stored later)
 
 Revision ID: 0006
 Revises: 0005
@@ -34,7 +35,13 @@ def upgrade() -> None:
         sa.Column("last_error_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("source", "stream", name=op.f("pk_sync_state")),
     )
+    with op.batch_alter_table("quarantine") as batch:
+        batch.add_column(sa.Column("resolved_run_id", sa.Integer(), nullable=True))
+        batch.create_index("ix_quarantine_pending", ["table_name", "resolved_run_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("quarantine") as batch:
+        batch.drop_index("ix_quarantine_pending")
+        batch.drop_column("resolved_run_id")
     op.drop_table("sync_state")
