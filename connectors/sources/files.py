@@ -27,12 +27,12 @@ from sqlalchemy import Engine, insert, select, update
 
 from connectors.ingest.batch import BatchError
 from connectors.ingest.loader import CHUNK, LoadReport, load_batch, monitor_after
-from connectors.ingest.merge import Counts
 from connectors.sync.core import Source, Stream
 from schema.sync import SyncState
 
 log = logging.getLogger(__name__)
 MARKERS = ("manifest.json", ".ready")
+INBOX = "inbox"  # the stream that carries what concerns the folder or a whole batch
 
 
 def _now() -> datetime:
@@ -68,6 +68,11 @@ class FilesSource(Source):
         if not isinstance(inbox, str) or not inbox:
             raise ConfigError(f"{where}.inbox: the folder batches are dropped into")
         paths = {k: Path(cfg[k]) for k in ("done", "failed") if isinstance(cfg.get(k), str)}
+        for key, path in paths.items():
+            if path.resolve().is_relative_to(Path(inbox).resolve()):
+                raise ConfigError(
+                    f"{where}.{key}: must not lie inside the inbox (it would be taken for a batch)"
+                )
         settle = duration(cfg.get("settle", 30), f"{where}.settle").total_seconds()
         return cls(name, Path(inbox), settle_s=settle, **paths)
 
@@ -80,8 +85,9 @@ class FilesSource(Source):
             return []
         found = []
         now = time.time()
+        archives = {self.done.resolve(), self.failed.resolve()}
         for entry in sorted(self.inbox.iterdir()):
-            if not entry.is_dir() or entry.name.startswith("."):
+            if not entry.is_dir() or entry.name.startswith(".") or entry.resolve() in archives:
                 continue
             if any((entry / m).exists() for m in MARKERS):
                 found.append(entry)
@@ -100,9 +106,11 @@ class FilesSource(Source):
         if not self.inbox.is_dir():
             report.error = f"{self.name}: the inbox {self.inbox} is not a folder"
             log.error("sync %s failed: %s", self.name, report.error)
-            self._record(engine, "inbox", "mof_div", None, None, Counts(), report.error)
+            self._record(engine, INBOX, "mof_div", None, None, 0, report.error)
             return report
         per_table: dict[str, StreamReport] = {}
+        fed: dict[str, str] = {}  # table → the last batch that stored it
+        batch_errors: list[str] = []
         changed = False
         for batch in self.ready():
             try:
@@ -110,32 +118,43 @@ class FilesSource(Source):
                     engine, batch, source=self.name, chunk_size=chunk_size, progress=progress, monitor=False
                 )
             except BatchError as exc:
-                why = f"{batch.name}: {exc}"
                 self._finish(batch, self.failed, {"batch": batch.name, "error": str(exc)})
                 log.error("sync %s: batch %s failed: %s", self.name, batch.name, exc)
-                report.error = report.error or f"{self.name}: {why}"
+                batch_errors.append(f"{batch.name}: {exc}")
                 continue
             report.run_id = loaded.run_id
             rejected = [t for t in loaded.tables if t.status == "rejected"]
-            target = self.failed if rejected else self.done
-            self._finish(batch, target, _as_json(loaded))
+            self._finish(batch, self.failed if rejected else self.done, _as_json(loaded))
             for t in loaded.tables:
                 sr = per_table.setdefault(t.table, StreamReport(t.table, t.table))
                 sr.counts.add(t.counts)
-                sr.cursor = batch.name
                 sr.seconds += t.seconds
                 c = t.counts
                 changed = changed or bool(c.inserted or c.updated or c.deleted)
-                error = f"{batch.name}: {t.message}" if t.status == "rejected" else None
-                if error:
-                    sr.status, sr.error = "failed", error
-                    report.error = report.error or f"{self.name}/{t.table}: {error}"
-                self._record(engine, t.table, t.table, batch.name, loaded.run_id, t.counts, error)
+                if t.status == "rejected":
+                    sr.status, sr.error = "failed", f"{batch.name}: {t.message}"
+                    log.error("sync %s: %s", self.name, sr.error)
+                else:
+                    fed[t.table] = sr.cursor = batch.name
             report.post_load.extend(loaded.post_load)
+        for table, sr in per_table.items():
+            self._record(engine, table, table, fed.get(table), report.run_id, sr.counts.read, sr.error)
+            if sr.error and not report.error:
+                report.error = f"{self.name}/{table}: {sr.error}"
+        inbox_error = "; ".join(batch_errors) or None
+        if inbox_error or self._has_state(engine, INBOX):  # a batch-level failure, or one that cleared
+            self._record(engine, INBOX, "mof_div", None, report.run_id, 0, inbox_error)
+        if inbox_error and not report.error:
+            report.error = f"{self.name}: {inbox_error}"
         report.streams = list(per_table.values())
         if monitor and changed:
             report.post_load.append(monitor_after(engine))
         return report
+
+    def _has_state(self, engine: Engine, stream: str) -> bool:
+        key = (SyncState.source == self.name) & (SyncState.stream == stream)
+        with engine.connect() as conn:
+            return conn.execute(select(SyncState.stream).where(key)).first() is not None
 
     def _finish(self, batch: Path, target: Path, result: dict[str, Any]) -> None:
         (batch / "report.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
@@ -152,30 +171,29 @@ class FilesSource(Source):
         table: str,
         cursor: str | None,
         run_id: int | None,
-        counts: Counts,
+        rows: int,
         error: str | None,
     ) -> None:
+        """One stream's state after a sync: its rows, its bookmark (the last batch that fed it), its error."""
         now = _now()
         key = (SyncState.source == self.name) & (SyncState.stream == stream)
         values: dict[str, Any] = {"table_name": table, "last_attempt_at": now, "last_run_id": run_id}
         if error:
             values |= {"status": "failed", "last_error": error, "last_error_at": now}
         else:
-            values |= {"status": "ok", "last_success_at": now, "rows_last": counts.read}
+            values |= {"status": "ok", "last_success_at": now, "rows_last": rows}
         if cursor is not None:
             values["cursor"] = cursor
         with engine.begin() as conn:
             if conn.execute(select(SyncState.stream).where(key)).first() is None:
                 conn.execute(
                     insert(SyncState).values(
-                        source=self.name, stream=stream, rows_total=counts.read, **{"rows_last": 0, **values}
+                        source=self.name, stream=stream, rows_total=rows, **{"rows_last": 0, **values}
                     )
                 )
             else:
                 conn.execute(
-                    update(SyncState)
-                    .where(key)
-                    .values(rows_total=SyncState.rows_total + counts.read, **values)
+                    update(SyncState).where(key).values(rows_total=SyncState.rows_total + rows, **values)
                 )
 
 
