@@ -220,3 +220,29 @@ SEARCH_INDEX_OBJECTS = ("payment_fts", "ix_payment_text_trgm", "ix_payment_text_
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """For Alembic's autogenerate: leave the keyword index alone, the migration creates it by hand."""
     return not (reflected and name is not None and name.startswith(SEARCH_INDEX_OBJECTS))
+
+
+class PaymentChange(Base):
+    """The old (``sign`` -1) and new (+1) version of each payment a sync changed, as far as the summaries
+    need them, captured in the transaction that changed it: the summaries then move by these deltas
+    instead of being rebuilt whole (``connectors/ingest/derive.py``, ``apply_payment_changes``). Rows of
+    a run are removed once the summaries have taken them in."""
+
+    __tablename__ = "payment_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    sign: Mapped[int] = mapped_column(Integer, nullable=False)
+    fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
+    mof_div_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    fund_type_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    agency_code: Mapped[str | None] = mapped_column(String(64))
+    pro_code: Mapped[str | None] = mapped_column(String(64))
+    bgt_id: Mapped[str | None] = mapped_column(String(64))
+    exp_func_code: Mapped[str | None] = mapped_column(String(64))
+    gov_eco_code: Mapped[str | None] = mapped_column(String(64))
+    dep_eco_code: Mapped[str | None] = mapped_column(String(64))
+    vou_date: Mapped[date] = mapped_column(Date, nullable=False)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+    __table_args__ = (Index("ix_payment_change_run", "run_id"),)

@@ -4,7 +4,16 @@ from schema.audit import AuditLog, AuditPrune
 from schema.base import Base
 from schema.budget import BgtAdj, BgtInfo, GovExec, PayPlan, SpeFund, SpeFundAlloc
 from schema.classification import Classification, CodeSet
-from schema.derived import ExecRollup, FactCell, Payee, PayeeRegion, PaymentText, Rollup, ScopeRollup
+from schema.derived import (
+    ExecRollup,
+    FactCell,
+    Payee,
+    PayeeRegion,
+    PaymentChange,
+    PaymentText,
+    Rollup,
+    ScopeRollup,
+)
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.monitor import MonitorRun, Warning, WarningObject, WarningStep, WhitelistEntry, WorkCalendar
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
@@ -72,4 +81,5 @@ __all__ = [
     "MonitorRun",
     "WorkCalendar",
     "SyncState",
+    "PaymentChange",
 ]

@@ -529,7 +529,7 @@ def _cfg(source: dict[str, Any] | None = None, stream: dict[str, Any] | None = N
             r"streams\.funds\.path: .* relative to base_url",
         ),
         (_cfg(stream={"newest_path": "//elsewhere.example/x"}), r"streams\.funds\.newest_path: .* relative"),
-        (_cfg({"bogus": 1}), r"sources\.zxzj: unknown key\(s\) bogus for a http source"),
+        (_cfg({"bogus": 1}), r"sources\.zxzj: unknown key\(s\) bogus for an http source"),
         (_cfg(stream={"pagesize": 100}), r"sources\.zxzj\.streams\.funds: unknown key\(s\) pagesize"),
         (_cfg(stream={"pagination": "offset"}), r"pagination: 'offset' is not one of page, cursor, none"),
         (_cfg(stream={"next": ""}), r"streams\.funds\.next: must be a non-empty string"),

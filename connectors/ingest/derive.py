@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -673,3 +674,487 @@ def rebuild_payees(conn: Connection) -> int:
         )
     )
     return int(conn.execute(select(func.count()).select_from(Payee)).scalar_one())
+
+
+# --- summaries moved by deltas ------------------------------------------------------------------------
+
+
+class Drift(Exception):
+    """The summaries and a delta disagree (a count would go negative): rebuild them whole instead."""
+
+
+CELL_KEY = (
+    "fiscal_year",
+    "mof_div_code",
+    "fund_type_code",
+    "dept_code",
+    "agency_code",
+    "pro_code",
+    "spe_fund_code",
+    "mof_dep_code",
+    "exp_func_code",
+    "gov_eco_code",
+    "dep_eco_code",
+    "month",
+    "bgt_id",
+)
+_K = {name: i for i, name in enumerate(CELL_KEY)}
+
+
+def _py_local(cell: tuple[Any, ...], column: str) -> str | None:
+    code = cell[_K[column]]
+    return None if code is None else f"{cell[_K['mof_div_code']]}:{code}"
+
+
+def _py_prefix(cell: tuple[Any, ...], column: str, digits: int) -> str | None:
+    code = cell[_K[column]]
+    return code[:digits] if code is not None and len(code) >= digits else None
+
+
+def _py_month(cell: tuple[Any, ...]) -> str | None:
+    month = cell[_K["month"]]
+    return None if month is None else f"{month:02d}"
+
+
+# ROLLUP_KEYS in Python, over a cell's key (they must agree: a test checks deltas against a rebuild)
+PY_ROLLUP_KEYS: dict[str, Any] = {
+    "total": lambda c: None,
+    "department": lambda c: _py_local(c, "dept_code"),
+    "agency": lambda c: _py_local(c, "agency_code"),
+    "project": lambda c: _py_local(c, "pro_code"),
+    "mof_dep": lambda c: _py_local(c, "mof_dep_code"),
+    "spe_fund": lambda c: c[_K["spe_fund_code"]],
+    "exp_func.1": lambda c: _py_prefix(c, "exp_func_code", 3),
+    "exp_func.2": lambda c: _py_prefix(c, "exp_func_code", 5),
+    "exp_func.3": lambda c: _py_prefix(c, "exp_func_code", 7),
+    "gov_eco.1": lambda c: _py_prefix(c, "gov_eco_code", 3),
+    "gov_eco.2": lambda c: _py_prefix(c, "gov_eco_code", 5),
+    "dep_eco.1": lambda c: _py_prefix(c, "dep_eco_code", 3),
+    "dep_eco.2": lambda c: _py_prefix(c, "dep_eco_code", 5),
+    "month": _py_month,
+}
+
+
+class _Move:
+    """What the changed payments did to one aggregate row: money and count added, and the latest payment
+    date among the rows below it before (``before``) and after (``after``) the change."""
+
+    __slots__ = ("paid", "count", "before", "after")
+
+    def __init__(self) -> None:
+        self.paid, self.count = 0, 0
+        self.before: Any = None
+        self.after: Any = None
+
+    def add(self, paid: int, count: int, before: Any, after: Any) -> None:
+        self.paid += paid
+        self.count += count
+        self.before = _later(self.before, before)
+        self.after = _later(self.after, after)
+
+
+def _later(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _new_last(stored: Any, move: _Move) -> tuple[Any, bool]:
+    """The row's latest payment date after the change, and whether it must be recomputed instead (the row
+    that held the latest date moved away or earlier, and what is left below it is not known here)."""
+    if (
+        stored is not None
+        and move.before is not None
+        and move.before >= stored
+        and (move.after is None or move.after < stored)
+    ):
+        return None, True
+    return _later(stored, move.after), False
+
+
+def _in_batches(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def apply_payment_changes(conn: Connection, run_id: int) -> tuple[int, int, int]:
+    """Move fact cells, rollups and scope rollups by the deltas of the payments a run changed
+    (``payment_change``), instead of rebuilding them: each changed payment's old version is taken out and its
+    new one put in, so the work follows the size of the change, not of the warehouse. Valid when payments
+    are all that changed among the summaries' inputs. Returns the cells, rollup and scope rows touched;
+    raises :class:`Drift` if a delta does not fit what is stored (the caller rebuilds whole)."""
+    from schema.derived import PaymentChange
+
+    pc = PaymentChange
+    unit, ind = aliased(Agency), aliased(BgtInfo)
+    month = month_of(pc.vou_date)
+    groups = (
+        pc.fiscal_year,
+        pc.mof_div_code,
+        pc.fund_type_code,
+        unit.dept_code,
+        pc.agency_code,
+        pc.pro_code,
+        ind.spe_fund_code,
+        ind.manage_mof_dep_code,
+        pc.exp_func_code,
+        pc.gov_eco_code,
+        pc.dep_eco_code,
+        month,
+        pc.bgt_id,
+    )
+    rows = conn.execute(
+        select(
+            *groups,
+            func.sum(pc.sign * pc.paid_fen),
+            func.sum(pc.sign),
+            func.max(case((pc.sign == 1, pc.vou_date), else_=null())),
+            func.max(case((pc.sign == -1, pc.vou_date), else_=null())),
+        )
+        .select_from(pc)
+        .outerjoin(unit, unit_of(pc, unit))
+        .outerjoin(ind, indicator_of(pc, ind))
+        .where(pc.run_id == run_id)
+        .group_by(*groups)
+    ).all()
+    deltas = {}
+    for r in rows:
+        key = tuple(r[:13])
+        if r[13] == 0 and r[14] == 0 and r[15] == r[16]:
+            continue  # the payments changed nothing the summaries hold (a purpose, a payee's account)
+        deltas[key] = (int(r[13]), int(r[14]), r[15], r[16])
+    if not deltas:
+        return 0, 0, 0
+    cells = _move_cells(conn, deltas)
+    rollups = _move_rollups(conn, cells)
+    scopes = _move_scopes(conn, rollups)
+    return len(cells), len(rollups), len(scopes)
+
+
+def _move_cells(
+    conn: Connection, deltas: dict[tuple[Any, ...], tuple[int, int, Any, Any]]
+) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+    """Apply the deltas to the payment cells; returns per cell key its move and its latest date after."""
+    key_cols = [FactCell.__table__.c[c] for c in CELL_KEY]
+    base = select(FactCell.id, *key_cols, FactCell.paid_fen, FactCell.records, FactCell.last_paid_on).where(
+        FactCell.record_kind == PAYMENT
+    )
+    stored: dict[tuple[Any, ...], Any] = {}
+    bgt_ids = sorted({k[_K["bgt_id"]] for k in deltas if k[_K["bgt_id"]] is not None})
+    for part in _in_batches(bgt_ids):
+        for row in conn.execute(base.where(FactCell.bgt_id.in_(part))):
+            stored[tuple(row[1:14])] = row
+    for fy, div in sorted({(k[0], k[1]) for k in deltas if k[_K["bgt_id"]] is None}):
+        query = base.where(
+            FactCell.bgt_id.is_(None), FactCell.fiscal_year == fy, FactCell.mof_div_code == div
+        )
+        for row in conn.execute(query):
+            stored[tuple(row[1:14])] = row
+    updates, inserts, deletes, dirty = [], [], [], []
+    moves: dict[tuple[Any, ...], tuple[_Move, Any]] = {}
+    for key, (paid, count, new_last, old_last) in deltas.items():
+        move = _Move()
+        cell = stored.get(key)
+        if cell is None:
+            if count <= 0:
+                raise Drift(f"payments leave a cell that is not stored: {key}")
+            move.add(paid, count, old_last, new_last)
+            inserts.append(
+                dict(zip(CELL_KEY, key, strict=True))
+                | {"paid_fen": paid, "records": count, "last_paid_on": new_last}
+            )
+            moves[key] = (move, new_last)
+            continue
+        records = cell.records + count
+        if records < 0 or (records == 0 and cell.paid_fen + paid != 0):
+            raise Drift(f"a payment cell would hold {records} payments: {key}")
+        move.add(paid, count, old_last, new_last)
+        if records == 0:
+            deletes.append(cell.id)
+            moves[key] = (move, None)
+            move.after = None
+            continue
+        last, unknown = _new_last(cell.last_paid_on, move)
+        if unknown:
+            dirty.append(key)
+        updates.append({"i": cell.id, "p": cell.paid_fen + paid, "n": records, "l": last})
+        moves[key] = (move, last)
+    if dirty:
+        exact = _exact_payment_lasts(conn, dirty)
+        by_id = {u["i"]: u for u in updates}
+        for key in dirty:
+            cell = stored[key]
+            last = exact.get(key)
+            by_id[cell.id]["l"] = last
+            moves[key] = (moves[key][0], last)
+    # the rows above a cell see its latest date before and after
+    for key, (move, last) in moves.items():
+        cell = stored.get(key)
+        move.before = cell.last_paid_on if cell is not None else None
+        move.after = last
+    table: Table = FactCell.__table__  # type: ignore[assignment]
+    if updates:
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("i"))
+            .values(paid_fen=bindparam("p"), records=bindparam("n"), last_paid_on=bindparam("l")),
+            updates,
+        )
+    for part in _in_batches(deletes):
+        conn.execute(delete(FactCell).where(FactCell.id.in_(part)))
+    if inserts:
+        zero = {
+            "budget_fen": 0,
+            "transfer_fen": 0,
+            "plan_fen": 0,
+            "rec_div_code": None,
+            "record_kind": PAYMENT,
+        }
+        conn.execute(insert(FactCell), [zero | row for row in inserts])
+    return moves
+
+
+def _exact_payment_lasts(conn: Connection, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
+    """The latest payment date of these payment cells, from the payments themselves."""
+    cells = _payment_cells().subquery("cells")
+    c = list(cells.c)  # in CELL_COLUMNS order: kind, year, region, rec_div, then the key from fund type on
+    by_name = dict(zip(CELL_COLUMNS, c, strict=True))
+    wanted = set(keys)
+    out: dict[tuple[Any, ...], Any] = {}
+    bgt_ids = sorted({k[_K["bgt_id"]] for k in keys if k[_K["bgt_id"]] is not None})
+    conditions: list[ColumnElement[bool]] = [by_name["bgt_id"].in_(part) for part in _in_batches(bgt_ids)]
+    for fy, div in sorted({(k[0], k[1]) for k in keys if k[_K["bgt_id"]] is None}):
+        conditions.append(
+            and_(by_name["bgt_id"].is_(None), by_name["fiscal_year"] == fy, by_name["mof_div_code"] == div)
+        )
+    for condition in conditions:
+        query = select(*(by_name[n] for n in CELL_KEY), by_name["last_paid_on"]).where(condition)
+        for row in conn.execute(query):
+            key = tuple(row[:13])
+            if key in wanted:
+                out[key] = row[13]
+    return out
+
+
+def _move_rollups(
+    conn: Connection, cells: dict[tuple[Any, ...], tuple[_Move, Any]]
+) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+    """Apply the cells' moves to the rollups (payments have no receiving region); returns per rollup key
+    (year, region, fund type, dim, key) its move and latest date after."""
+    moves: dict[tuple[Any, ...], _Move] = {}
+    for cell, (move, _last) in cells.items():
+        for dim, key_of in PY_ROLLUP_KEYS.items():
+            rk = (cell[0], cell[1], cell[2], dim, key_of(cell))
+            moves.setdefault(rk, _Move()).add(move.paid, move.count, move.before, move.after)
+    r = Rollup
+    stored: dict[tuple[Any, ...], Any] = {}
+    for fy in sorted({k[0] for k in moves}):
+        divs = sorted({k[1] for k in moves if k[0] == fy})
+        for part in _in_batches(divs):
+            query = select(
+                r.id,
+                r.fiscal_year,
+                r.mof_div_code,
+                r.fund_type_code,
+                r.dim,
+                r.dim_key,
+                r.budget_fen,
+                r.transfer_fen,
+                r.paid_fen,
+                r.plan_fen,
+                r.payments,
+                r.last_paid_on,
+            ).where(
+                r.fiscal_year == fy,
+                r.dim.in_(list(PY_ROLLUP_KEYS)),
+                r.mof_div_code.in_(part),
+                r.rec_div_code.is_(None),
+            )
+            for row in conn.execute(query):
+                stored[tuple(row[1:6])] = row
+
+    def exists(rk: tuple[Any, ...]) -> bool:
+        fy, div, fund, dim, key = rk
+        query = select(literal(1)).where(
+            FactCell.fiscal_year == fy,
+            FactCell.mof_div_code == div,
+            FactCell.fund_type_code == fund,
+            FactCell.rec_div_code.is_(None),
+            ROLLUP_KEYS[dim].is_not_distinct_from(key),
+        )
+        return conn.execute(query.limit(1)).first() is not None
+
+    def exact_last(rk: tuple[Any, ...]) -> Any:
+        fy, div, fund, dim, key = rk
+        return conn.execute(
+            select(func.max(FactCell.last_paid_on)).where(
+                FactCell.fiscal_year == fy,
+                FactCell.mof_div_code == div,
+                FactCell.fund_type_code == fund,
+                FactCell.rec_div_code.is_(None),
+                ROLLUP_KEYS[dim].is_not_distinct_from(key),
+            )
+        ).scalar()
+
+    return _apply_moves(conn, Rollup.__table__, moves, stored, exists, exact_last, rollup=True)  # type: ignore[arg-type]
+
+
+def _apply_moves(
+    conn: Connection,
+    table: Table,
+    moves: dict[tuple[Any, ...], _Move],
+    stored: dict[tuple[Any, ...], Any],
+    exists: Any,
+    exact_last: Any,
+    *,
+    rollup: bool,
+) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+    """Apply moves to a rollup or scope-rollup table: update, insert or delete rows, recompute the latest
+    date where the moves cannot tell it."""
+    updates, inserts, deletes = [], [], []
+    out: dict[tuple[Any, ...], tuple[_Move, Any]] = {}
+    transfer = ("transfer_fen",) if rollup else ("transfer_in_fen", "transfer_out_fen")
+    for rk, move in moves.items():
+        row = stored.get(rk)
+        if row is None:
+            if move.count <= 0:
+                if move.count == 0 and move.paid == 0:
+                    continue  # payments came and went under a row that is not stored either way
+                raise Drift(f"payments leave a {table.name} row that is not stored: {rk}")
+            fields = dict(
+                zip(
+                    (
+                        "fiscal_year",
+                        "mof_div_code" if rollup else "scope_code",
+                        "fund_type_code",
+                        "dim",
+                        "dim_key",
+                    ),
+                    rk,
+                    strict=True,
+                )
+            )
+            inserts.append(
+                fields
+                | {
+                    "budget_fen": 0,
+                    "plan_fen": 0,
+                    "paid_fen": move.paid,
+                    "payments": move.count,
+                    "last_paid_on": move.after,
+                }
+                | dict.fromkeys(transfer, 0)
+                | ({"rec_div_code": None} if rollup else {})
+            )
+            out[rk] = (_settled(move, None, move.after), move.after)
+            continue
+        payments = row.payments + move.count
+        paid = row.paid_fen + move.paid
+        if payments < 0:
+            raise Drift(f"a {table.name} row would hold {payments} payments: {rk}")
+        if (
+            payments == 0
+            and paid == 0
+            and row.budget_fen == 0
+            and row.plan_fen == 0
+            and all(getattr(row, t) == 0 for t in transfer)
+            and not exists(rk)
+        ):
+            deletes.append(row.id)
+            out[rk] = (_settled(move, row.last_paid_on, None), None)
+            continue
+        last, unknown = _new_last(row.last_paid_on, move)
+        if unknown:
+            last = exact_last(rk)
+        updates.append({"i": row.id, "p": paid, "n": payments, "l": last})
+        out[rk] = (_settled(move, row.last_paid_on, last), last)
+    if updates:
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("i"))
+            .values(paid_fen=bindparam("p"), payments=bindparam("n"), last_paid_on=bindparam("l")),
+            updates,
+        )
+    for part in _in_batches(deletes):
+        conn.execute(table.delete().where(table.c.id.in_(part)))
+    if inserts:
+        conn.execute(table.insert(), inserts)
+    return out
+
+
+def _settled(move: _Move, before: Any, after: Any) -> _Move:
+    """The move as the level above sees it: this row's latest date before and after."""
+    up = _Move()
+    up.paid, up.count, up.before, up.after = move.paid, move.count, before, after
+    return up
+
+
+def _move_scopes(
+    conn: Connection, rollups: dict[tuple[Any, ...], tuple[_Move, Any]]
+) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+    """Apply the rollups' moves to every scope above their region (payments cross no border)."""
+    divs = sorted({rk[1] for rk in rollups})
+    ancestors: dict[str, list[str]] = {}
+    for part in _in_batches(divs):
+        for anc, desc in conn.execute(
+            select(RegionClosure.ancestor, RegionClosure.descendant).where(RegionClosure.descendant.in_(part))
+        ):
+            ancestors.setdefault(desc, []).append(anc)
+    moves: dict[tuple[Any, ...], _Move] = {}
+    for (fy, div, fund, dim, key), (move, _last) in rollups.items():
+        if dim not in SCOPE_DIMS:
+            continue
+        for scope in ancestors.get(div, []):
+            moves.setdefault((fy, scope, fund, dim, key), _Move()).add(
+                move.paid, move.count, move.before, move.after
+            )
+    s = ScopeRollup
+    stored: dict[tuple[Any, ...], Any] = {}
+    for fy in sorted({k[0] for k in moves}):
+        scopes = sorted({k[1] for k in moves if k[0] == fy})
+        for part in _in_batches(scopes):
+            query = select(
+                s.id,
+                s.fiscal_year,
+                s.scope_code,
+                s.fund_type_code,
+                s.dim,
+                s.dim_key,
+                s.budget_fen,
+                s.transfer_in_fen,
+                s.transfer_out_fen,
+                s.paid_fen,
+                s.plan_fen,
+                s.payments,
+                s.last_paid_on,
+            ).where(s.fiscal_year == fy, s.scope_code.in_(part), s.dim.in_(list(SCOPE_DIMS)))
+            for row in conn.execute(query):
+                stored[tuple(row[1:6])] = row
+    inside = aliased(RegionClosure)
+
+    def matching(sk: tuple[Any, ...]) -> Any:
+        fy, scope, fund, dim, key = sk
+        below = select(inside.descendant).where(inside.ancestor == scope)
+        return and_(
+            Rollup.fiscal_year == fy,
+            Rollup.dim == dim,
+            Rollup.fund_type_code == fund,
+            Rollup.dim_key.is_not_distinct_from(key),
+            or_(Rollup.mof_div_code.in_(below), Rollup.rec_div_code.in_(below)),
+        )
+
+    def exists(sk: tuple[Any, ...]) -> bool:
+        return conn.execute(select(literal(1)).where(matching(sk)).limit(1)).first() is not None
+
+    def exact_last(sk: tuple[Any, ...]) -> Any:
+        fy, scope, fund, dim, key = sk
+        below = select(inside.descendant).where(inside.ancestor == scope)
+        return conn.execute(
+            select(func.max(Rollup.last_paid_on)).where(
+                Rollup.fiscal_year == fy,
+                Rollup.dim == dim,
+                Rollup.fund_type_code == fund,
+                Rollup.dim_key.is_not_distinct_from(key),
+                Rollup.mof_div_code.in_(below),
+            )
+        ).scalar()
+
+    return _apply_moves(conn, ScopeRollup.__table__, moves, stored, exists, exact_last, rollup=False)  # type: ignore[arg-type]

@@ -26,6 +26,20 @@ LOOKUP_BATCH = 2000
 _COPY_CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 FRESH_PATIENCE = 3  # chunks of a fresh table that meet a stored key before the writer looks every chunk up
 PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
+# what a payment contributes to the summaries, captured per changed payment (schema.derived.PaymentChange)
+DELTA_COLUMNS = (
+    "fiscal_year",
+    "mof_div_code",
+    "fund_type_code",
+    "agency_code",
+    "pro_code",
+    "bgt_id",
+    "exp_func_code",
+    "gov_bgt_eco_code",
+    "dep_bgt_eco_code",
+    "vou_date",
+    "pay_amt_fen",
+)
 
 
 def stored_columns(ft: FeedTable) -> list[str]:
@@ -87,6 +101,12 @@ class TableWriter:
         self._del = self.columns.index("is_deleted")
         self._digest = self.columns.index("src_hash")
         self._line = self.columns.index("src_line")
+        # ``capture`` on (payments of a sync): each chunk leaves in ``captured`` the old (-1) and new (+1)
+        # version of every payment it inserted, replaced or deleted, as (sign, *DELTA_COLUMNS)
+        self.capture = False
+        self.captured: list[tuple[Any, ...]] = []
+        delta = ft.name == "pay_voucher"
+        self._delta = itemgetter(*(self.columns.index(c) for c in DELTA_COLUMNS)) if delta else None
 
     def _lookup(self, conn: Connection, keys: list[Any]) -> dict[Any, tuple[Any, ...]]:
         """The stored state of the given keys: (update_time, hash, is_deleted, file, line) per key."""
@@ -96,6 +116,7 @@ class TableWriter:
         wanted = (
             ", ".join(f"t.{k}" for k in key)
             + ", t.update_time, t.src_hash, t.is_deleted, t.src_file, t.src_line"
+            + ("".join(f", t.{c}" for c in DELTA_COLUMNS) if self.capture else "")
         )
         for start in range(0, len(keys), LOOKUP_BATCH):
             part = keys[start : start + LOOKUP_BATCH]
@@ -132,7 +153,11 @@ class TableWriter:
             winners[key] = row
         if len(winners) < len(rows):
             table = None
+        capture = self.capture and self._delta is not None
+        self.captured = []
         if self.fresh and self._insert_all_new(conn, winners, counts, table):
+            if capture:
+                self.captured = [(1, *self._delta(r)) for r in winners.values() if not r[de]]  # type: ignore[misc]
             return counts
         stored = self._lookup(conn, list(winners))
         inserts: list[tuple[Any, ...]] = []
@@ -145,8 +170,10 @@ class TableWriter:
                     counts.deleted += 1
                 else:
                     counts.inserted += 1
+                    if capture:
+                        self.captured.append((1, *self._delta(row)))  # type: ignore[misc]
                 continue
-            old_time, old_hash, old_deleted, old_file, old_line = old
+            old_time, old_hash, old_deleted, old_file, old_line = old[:5]
             if old_hash == row[dg]:
                 counts.unchanged += 1
             elif _older(row[ut], old_time) or (
@@ -155,6 +182,11 @@ class TableWriter:
                 counts.stale += 1  # the stored record is newer, or later in this same file
             else:
                 updates.append(self._update_values(row))
+                if capture:
+                    if not old_deleted:
+                        self.captured.append((-1, *old[5:]))
+                    if not row[de]:
+                        self.captured.append((1, *self._delta(row)))  # type: ignore[misc]
                 if row[de] and not old_deleted:
                     counts.deleted += 1
                 else:

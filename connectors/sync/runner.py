@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -44,6 +44,7 @@ from connectors.ingest.rows import RowParser
 from connectors.sync.core import RecordSource, Source, SourceError, Stream
 from connectors.sync.lock import source_lock
 from connectors.sync.mapping import safe_value
+from schema.derived import PaymentChange
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, Quarantine
 from schema.models import MofDiv
@@ -153,7 +154,7 @@ def _sync_records(
             if sr.status == "failed":
                 report.error = f"{source.name}/{stream.name}: {sr.error}"
         if changed or interrupted:
-            report.post_load = after_load(engine, run_id, changed, force=interrupted > 0)
+            report.post_load = after_load(engine, run_id, changed, force=interrupted > 0, deltas=True)
     except BaseException as exc:
         finish_run(engine, run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -244,6 +245,7 @@ def _sync_stream(
         file_name = f"{source.name}:{stream.name}"
         parser = RowParser(ft, stream.mapping.header, ctx.parse, file_name)
         writer = TableWriter(ft, engine.dialect.name, file_name, fresh=_is_empty(engine, ft))
+        writer.capture = ft.name == "pay_voucher"  # the summaries then move by the payments' deltas
         sr.counts.add(_retry_pending(engine, source, ft, parser, writer, ctx, file_name))
         high = bookmark
         line = 0
@@ -280,7 +282,7 @@ def _sync_stream(
                     for n, f, why, _raw in parsed.bad
                 ]
             mark = stream.dump(high) if (stream.sorted or last) else None
-            also = partial(_advance, source.name, stream.name, mark, parsed.read)
+            also = partial(_advance, source.name, stream.name, mark, parsed.read, writer, ctx.run_id)
             sr.counts.add(
                 retry_collisions(
                     partial(apply_chunk, engine, ft, writer, parser.header, parsed, ctx, file_name, also)
@@ -307,6 +309,38 @@ def _sync_stream(
 
 
 PENDING_BATCH = 5_000
+
+
+def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
+    """The payment deltas a chunk captured, kept for the summaries (``PaymentChange``)."""
+    if not writer.captured:
+        return
+    names = ("sign", *PAYMENT_CHANGE_COLUMNS)
+    rows = []
+    for values in writer.captured:
+        row = dict(zip(names, values, strict=True))
+        day = row["vou_date"]
+        row["vou_date"] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        row["run_id"] = run_id
+        rows.append(row)
+    conn.execute(insert(PaymentChange), rows)
+    writer.captured = []
+
+
+# PaymentChange's columns in merge.DELTA_COLUMNS order
+PAYMENT_CHANGE_COLUMNS = (
+    "fiscal_year",
+    "mof_div_code",
+    "fund_type_code",
+    "agency_code",
+    "pro_code",
+    "bgt_id",
+    "exp_func_code",
+    "gov_eco_code",
+    "dep_eco_code",
+    "vou_date",
+    "paid_fen",
+)
 
 
 def _retry_pending(
@@ -361,6 +395,7 @@ def _retry_pending(
         ids = [q.id for q in ready]
 
         def resolve(conn: Connection, ids: list[int] = ids) -> None:
+            store_deltas(conn, writer, ctx.run_id)
             for i in range(0, len(ids), 1000):
                 conn.execute(
                     update(Quarantine)
@@ -379,8 +414,18 @@ def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _advance(source: str, stream: str, cursor: str | None, rows: int, conn: Connection) -> None:
-    """Inside a chunk's transaction: the rows it read, and the bookmark they cover."""
+def _advance(
+    source: str,
+    stream: str,
+    cursor: str | None,
+    rows: int,
+    writer: TableWriter,
+    run_id: int,
+    conn: Connection,
+) -> None:
+    """Inside a chunk's transaction: the rows it read, the bookmark they cover, and the payment deltas it
+    made for the summaries."""
+    store_deltas(conn, writer, run_id)
     values: dict[str, Any] = {"rows_total": SyncState.rows_total + rows}
     if cursor is not None:
         values["cursor"] = cursor

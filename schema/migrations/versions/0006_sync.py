@@ -1,5 +1,6 @@
 """source connectors: sync_state, one bookmark per source and stream; quarantine.resolved_run_id (a
-connector's row held back for a missing reference, stored later)
+connector's row held back for a missing reference, stored later); payment_change (the deltas a sync's
+payments make to the summaries)
 
 Revision ID: 0006
 Revises: 0005
@@ -35,6 +36,25 @@ def upgrade() -> None:
         sa.Column("last_error_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("source", "stream", name=op.f("pk_sync_state")),
     )
+    op.create_table(
+        "payment_change",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("sign", sa.Integer(), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("mof_div_code", sa.String(length=9), nullable=False),
+        sa.Column("fund_type_code", sa.String(length=64), nullable=False),
+        sa.Column("agency_code", sa.String(length=64), nullable=True),
+        sa.Column("pro_code", sa.String(length=64), nullable=True),
+        sa.Column("bgt_id", sa.String(length=64), nullable=True),
+        sa.Column("exp_func_code", sa.String(length=64), nullable=True),
+        sa.Column("gov_eco_code", sa.String(length=64), nullable=True),
+        sa.Column("dep_eco_code", sa.String(length=64), nullable=True),
+        sa.Column("vou_date", sa.Date(), nullable=False),
+        sa.Column("paid_fen", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_change")),
+    )
+    op.create_index("ix_payment_change_run", "payment_change", ["run_id"])
     with op.batch_alter_table("quarantine") as batch:
         batch.add_column(sa.Column("resolved_run_id", sa.Integer(), nullable=True))
         batch.create_index("ix_quarantine_pending", ["table_name", "resolved_run_id"])
@@ -44,4 +64,6 @@ def downgrade() -> None:
     with op.batch_alter_table("quarantine") as batch:
         batch.drop_index("ix_quarantine_pending")
         batch.drop_column("resolved_run_id")
+    op.drop_index("ix_payment_change_run", table_name="payment_change")
+    op.drop_table("payment_change")
     op.drop_table("sync_state")
