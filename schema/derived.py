@@ -233,6 +233,8 @@ class PaymentChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sign: Mapped[int] = mapped_column(Integer, nullable=False)
+    pay_cert_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    payee_key: Mapped[str] = mapped_column(String(64), nullable=False)
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
     mof_div_code: Mapped[str] = mapped_column(String(9), nullable=False)
     fund_type_code: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -246,3 +248,15 @@ class PaymentChange(Base):
     paid_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
     __table_args__ = (Index("ix_payment_change_run", "run_id"),)
+
+
+class PayeeChange(Base):
+    """The payees (before and after) of the payment details a sync changed, for the payees' aggregates."""
+
+    __tablename__ = "payee_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    payee_key: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __table_args__ = (Index("ix_payee_change_run", "run_id"),)

@@ -8,6 +8,7 @@ from schema.derived import (
     ExecRollup,
     FactCell,
     Payee,
+    PayeeChange,
     PayeeRegion,
     PaymentChange,
     PaymentText,
@@ -82,4 +83,5 @@ __all__ = [
     "WorkCalendar",
     "SyncState",
     "PaymentChange",
+    "PayeeChange",
 ]

@@ -21,13 +21,16 @@ from tests.sync_kit import T0, Record, World, stamp
 
 REGIONS = ["410100000", "410102000", "410103000", "410122000", "410000000"]
 SUMMARIES = {
-    "fact_cell": "record_kind, fiscal_year, mof_div_code, rec_div_code, fund_type_code, dept_code, agency_code, "
-    "pro_code, spe_fund_code, mof_dep_code, exp_func_code, gov_eco_code, dep_eco_code, month, bgt_id, "
-    "budget_fen, transfer_fen, paid_fen, plan_fen, records, last_paid_on",
-    "rollup": "fiscal_year, dim, mof_div_code, rec_div_code, fund_type_code, dim_key, budget_fen, transfer_fen, "
-    "paid_fen, plan_fen, payments, last_paid_on",
+    "fact_cell": "record_kind, fiscal_year, mof_div_code, rec_div_code, fund_type_code, dept_code, "
+    "agency_code, pro_code, spe_fund_code, mof_dep_code, exp_func_code, gov_eco_code, dep_eco_code, month, "
+    "bgt_id, budget_fen, transfer_fen, paid_fen, plan_fen, records, last_paid_on",
+    "rollup": "fiscal_year, dim, mof_div_code, rec_div_code, fund_type_code, dim_key, budget_fen, "
+    "transfer_fen, paid_fen, plan_fen, payments, last_paid_on",
     "scope_rollup": "fiscal_year, dim, scope_code, fund_type_code, dim_key, budget_fen, transfer_in_fen, "
     "transfer_out_fen, paid_fen, plan_fen, payments, last_paid_on",
+    "payee": "payee_key, name, is_person, payee_type, unifsoc_cred_code, account_no",
+    "payee_region": "payee_key, mof_div_code, vouchers, voucher_fen, details, detail_fen, first_date, "
+    "last_date",
 }
 
 
@@ -54,6 +57,7 @@ def _plain(value: Any) -> Any:
 def rebuilt(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.begin() as conn:
         derive.rebuild_facts(conn)
+        derive.rebuild_payees(conn)
     return snapshot(engine)
 
 
@@ -120,6 +124,34 @@ def payment(i: int, rnd: random.Random, at: datetime) -> Record:
     }
 
 
+def detail(i: int, rnd: random.Random, at: datetime, voucher: int) -> Record:
+    return {
+        "pay_detail_id": f"D{i:05d}",
+        "pay_cert_id": f"P{voucher:05d}",
+        "payee_acct_name": f"农户{rnd.randint(1, 30)}",
+        "payee_acct_no": f"6217{rnd.randint(1, 30):06d}",
+        "per_name": rnd.choice([None, f"农户{rnd.randint(1, 30)}"]),
+        "pay_amt": f"{rnd.randint(1, 900)}.00",
+        "xpay_date": rnd.choice([None, "2025-06-01"]),
+        "is_deleted": "0",
+        "update_time": stamp(at),
+    }
+
+
+def change_detail(record: Record, rnd: random.Random, at: datetime) -> Record:
+    r = dict(record)
+    what = rnd.choice(["amount", "payee", "delete"])
+    if what == "amount":
+        r["pay_amt"] = f"{rnd.randint(1, 900)}.00"
+    elif what == "payee":
+        r["payee_acct_name"] = f"农户{rnd.randint(1, 30)}"
+        r["payee_acct_no"] = f"6217{rnd.randint(1, 30):06d}"
+    else:
+        r["is_deleted"] = "0" if r["is_deleted"] == "1" else "1"
+    r["update_time"] = stamp(at)
+    return r
+
+
 def change(record: Record, rnd: random.Random, at: datetime) -> Record:
     r = dict(record)
     what = rnd.choice(
@@ -159,6 +191,8 @@ def test_summaries_moved_by_payment_deltas_equal_a_rebuild(
     world.put("ba_bgt_info", indicators())
     payments = {i: payment(i, rnd, T0) for i in range(400)}
     world.put("pay_voucher", list(payments.values()))
+    details = {i: detail(i, rnd, T0, voucher=i // 3) for i in range(150)}
+    world.put("pay_detail", list(details.values()))
     first = sync_source(engine, yth.source(), monitor=False)
     assert first.ok and any(p.startswith("summaries: ") and "fact cells" in p for p in first.post_load)
     next_id = 400
@@ -170,13 +204,20 @@ def test_summaries_moved_by_payment_deltas_equal_a_rebuild(
         for r in changed + new:
             payments[int(r["pay_cert_id"][1:])] = r  # type: ignore[index]
         world.put("pay_voucher", changed + new)
+        if round_no % 2:
+            moved_details = [change_detail(details[i], rnd, at) for i in rnd.sample(sorted(details), 20)]
+            for r in moved_details:
+                details[int(r["pay_detail_id"][1:])] = r  # type: ignore[index]
+            world.put("pay_detail", moved_details)
         report = sync_source(engine, yth.source(), monitor=False)
         assert report.ok, report.error
         assert any("moved by the changed payments" in p for p in report.post_load), report.post_load
+        assert any(p.startswith("payees:") and "of the changed payments" in p for p in report.post_load)
         moved = snapshot(engine)
         assert moved == rebuilt(engine), f"round {round_no}"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM payment_change")).scalar_one() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM payee_change")).scalar_one() == 0
 
 
 def test_a_sync_that_changes_an_indicator_rebuilds_the_summaries(
@@ -231,7 +272,8 @@ def test_taking_away_the_latest_payment_of_a_cell_and_a_region(
     with engine.connect() as conn:
         last = conn.execute(
             text(
-                "SELECT last_paid_on FROM fact_cell WHERE bgt_id = 'B001' AND mof_div_code = '410122000' AND month = 3"
+                "SELECT last_paid_on FROM fact_cell "
+                "WHERE bgt_id = 'B001' AND mof_div_code = '410122000' AND month = 3"
             )
         ).scalar_one()
     assert _plain(last) == "2025-03-05"

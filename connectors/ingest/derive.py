@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -596,10 +597,15 @@ def _fts_insert(columns: list[str], query: Any) -> Any:
 # --- payees -------------------------------------------------------------------------------------------
 
 
-def rebuild_payees(conn: Connection) -> int:
-    """Payees and what each received per paying region, whole. Returns the number of payees."""
-    conn.execute(delete(PayeeRegion))
-    conn.execute(delete(Payee))
+def rebuild_payees(conn: Connection, keys: Any = None) -> int:
+    """Payees and what each received per paying region, whole, or only those of ``keys`` (a query of
+    payee keys). Returns the number of payees rebuilt."""
+    if keys is None:
+        conn.execute(delete(PayeeRegion))
+        conn.execute(delete(Payee))
+    else:
+        conn.execute(delete(PayeeRegion).where(PayeeRegion.payee_key.in_(keys)))
+        conn.execute(delete(Payee).where(Payee.payee_key.in_(keys)))
     person_voucher = or_(PayVoucher.payee_type == "4", PayVoucher.iden_no.is_not(None))
     vouchers = select(
         PayVoucher.payee_key.label("payee_key"),
@@ -615,6 +621,8 @@ def rebuild_payees(conn: Connection) -> int:
         literal(0, type_=Integer).label("detail_fen"),
         PayVoucher.vou_date.label("paid_on"),
     ).where(_live(PayVoucher))
+    if keys is not None:
+        vouchers = vouchers.where(PayVoucher.payee_key.in_(keys))
     person_detail = or_(PayDetail.iden_no.is_not(None), PayDetail.per_name.is_not(None))
     details = (
         select(
@@ -634,6 +642,8 @@ def rebuild_payees(conn: Connection) -> int:
         .join(PayVoucher, and_(PayVoucher.pay_cert_id == PayDetail.pay_cert_id, _live(PayVoucher)))
         .where(_live(PayDetail))
     )
+    if keys is not None:
+        details = details.where(PayDetail.payee_key.in_(keys))
     received = union_all(vouchers, details).subquery("received")
     r = received.c
     conn.execute(
@@ -673,7 +683,29 @@ def rebuild_payees(conn: Connection) -> int:
             ).group_by(r.payee_key, r.region),
         )
     )
+    if keys is not None:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(Payee).where(Payee.payee_key.in_(keys))
+            ).scalar_one()
+        )
     return int(conn.execute(select(func.count()).select_from(Payee)).scalar_one())
+
+
+def changed_payees(run_id: int) -> Any:
+    """The payees a run's changes concern: each changed payment's payee before and after, the final
+    recipients of its details (counted in the payment's region, and only while it stands), and the payees
+    before and after of each changed detail."""
+    from schema.derived import PayeeChange, PaymentChange
+
+    pc = PaymentChange
+    return union(
+        select(pc.payee_key).where(pc.run_id == run_id),
+        select(PayeeChange.payee_key).where(PayeeChange.run_id == run_id),
+        select(PayDetail.payee_key).where(
+            PayDetail.pay_cert_id.in_(select(pc.pay_cert_id).where(pc.run_id == run_id))
+        ),
+    )
 
 
 # --- summaries moved by deltas ------------------------------------------------------------------------

@@ -28,6 +28,8 @@ FRESH_PATIENCE = 3  # chunks of a fresh table that meet a stored key before the 
 PROVENANCE = ("src_name", "src_run_id", "src_file", "src_line", "src_hash", "loaded_at")
 # what a payment contributes to the summaries, captured per changed payment (schema.derived.PaymentChange)
 DELTA_COLUMNS = (
+    "pay_cert_id",
+    "payee_key",
     "fiscal_year",
     "mof_div_code",
     "fund_type_code",
@@ -40,6 +42,8 @@ DELTA_COLUMNS = (
     "vou_date",
     "pay_amt_fen",
 )
+# what each table's changes capture (a detail: its payee, for the payees' aggregates)
+CAPTURED = {"pay_voucher": DELTA_COLUMNS, "pay_detail": ("payee_key",)}
 
 
 def stored_columns(ft: FeedTable) -> list[str]:
@@ -101,12 +105,22 @@ class TableWriter:
         self._del = self.columns.index("is_deleted")
         self._digest = self.columns.index("src_hash")
         self._line = self.columns.index("src_line")
-        # ``capture`` on (payments of a sync): each chunk leaves in ``captured`` the old (-1) and new (+1)
-        # version of every payment it inserted, replaced or deleted, as (sign, *DELTA_COLUMNS)
+        # ``capture`` on (payments and details of a sync): each chunk leaves in ``captured`` the old (-1) and
+        # new (+1) version of every record it inserted, replaced or deleted, as (sign, *CAPTURED[table])
         self.capture = False
         self.captured: list[tuple[Any, ...]] = []
-        delta = ft.name == "pay_voucher"
-        self._delta = itemgetter(*(self.columns.index(c) for c in DELTA_COLUMNS)) if delta else None
+        self._captured_columns = CAPTURED.get(ft.name, ())
+        self._delta = (
+            (
+                lambda row, get=itemgetter(*(self.columns.index(c) for c in self._captured_columns)): tuple(
+                    get(row)
+                )
+            )
+            if len(self._captured_columns) > 1
+            else (lambda row, i=self.columns.index(self._captured_columns[0]): (row[i],))
+            if self._captured_columns
+            else None
+        )
 
     def _lookup(self, conn: Connection, keys: list[Any]) -> dict[Any, tuple[Any, ...]]:
         """The stored state of the given keys: (update_time, hash, is_deleted, file, line) per key."""
@@ -116,7 +130,7 @@ class TableWriter:
         wanted = (
             ", ".join(f"t.{k}" for k in key)
             + ", t.update_time, t.src_hash, t.is_deleted, t.src_file, t.src_line"
-            + ("".join(f", t.{c}" for c in DELTA_COLUMNS) if self.capture else "")
+            + ("".join(f", t.{c}" for c in self._captured_columns) if self.capture else "")
         )
         for start in range(0, len(keys), LOOKUP_BATCH):
             part = keys[start : start + LOOKUP_BATCH]

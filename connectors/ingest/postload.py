@@ -13,7 +13,16 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect,
 
 from connectors.ingest import derive
 from schema.derived import DERIVED_TABLES
-from schema.models import ExecRollup, FactCell, MofDiv, PaymentChange, PaymentText, RegionClosure, metadata
+from schema.models import (
+    ExecRollup,
+    FactCell,
+    MofDiv,
+    PayeeChange,
+    PaymentChange,
+    PaymentText,
+    RegionClosure,
+    metadata,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +136,6 @@ def after_load(
         never_built = conn.execute(select(FactCell.id).limit(1)).first() is None
         if force or changed & derive.FACT_INPUTS or (never_built and changed):
             done.append(_summaries(conn, run_id, changed, by_delta=deltas and not force and not never_built))
-        conn.execute(delete(PaymentChange).where(PaymentChange.run_id <= run_id))
     with engine.begin() as conn:
         never_built = conn.execute(select(ExecRollup.id).limit(1)).first() is None
         if force or changed & derive.EXEC_INPUTS or (never_built and "gov_exec" in changed):
@@ -140,7 +148,15 @@ def after_load(
             done.append(f"keyword index: {n:,} payments")
     if force or changed & derive.PAYEE_INPUTS:
         with engine.begin() as conn:
-            n = derive.rebuild_payees(conn)
-            done.append(f"payees: {n:,}")
+            if deltas and not force:
+                n = derive.rebuild_payees(conn, derive.changed_payees(run_id))
+                done.append(f"payees: {n:,} of the changed payments")
+            else:
+                n = derive.rebuild_payees(conn)
+                done.append(f"payees: {n:,}")
+    if deltas:
+        with engine.begin() as conn:
+            conn.execute(delete(PaymentChange).where(PaymentChange.run_id <= run_id))
+            conn.execute(delete(PayeeChange).where(PayeeChange.run_id <= run_id))
     refresh_statistics(engine, changed | set(DERIVED_TABLES) if done else changed)
     return done

@@ -37,14 +37,14 @@ from connectors.ingest.loader import (
     retry_collisions,
     save_table_report,
 )
-from connectors.ingest.merge import Counts, TableWriter, existing_values
+from connectors.ingest.merge import CAPTURED, Counts, TableWriter, existing_values
 from connectors.ingest.postload import after_load
 from connectors.ingest.readers import BadLine
 from connectors.ingest.rows import RowParser
 from connectors.sync.core import RecordSource, Source, SourceError, Stream
 from connectors.sync.lock import source_lock
 from connectors.sync.mapping import safe_value
-from schema.derived import PaymentChange
+from schema.derived import PayeeChange, PaymentChange
 from schema.feed import FeedTable, feed_tables
 from schema.loading import LoadRun, Quarantine
 from schema.models import MofDiv
@@ -245,7 +245,7 @@ def _sync_stream(
         file_name = f"{source.name}:{stream.name}"
         parser = RowParser(ft, stream.mapping.header, ctx.parse, file_name)
         writer = TableWriter(ft, engine.dialect.name, file_name, fresh=_is_empty(engine, ft))
-        writer.capture = ft.name == "pay_voucher"  # the summaries then move by the payments' deltas
+        writer.capture = ft.name in CAPTURED  # summaries and payees then move by what changed
         sr.counts.add(_retry_pending(engine, source, ft, parser, writer, ctx, file_name))
         high = bookmark
         line = 0
@@ -312,8 +312,13 @@ PENDING_BATCH = 5_000
 
 
 def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
-    """The payment deltas a chunk captured, kept for the summaries (``PaymentChange``)."""
+    """What a chunk's payments or details changed, kept for the summaries and payees."""
     if not writer.captured:
+        return
+    if writer.ft.name == "pay_detail":
+        keys = {values[1] for values in writer.captured}
+        conn.execute(insert(PayeeChange), [{"run_id": run_id, "payee_key": k} for k in sorted(keys)])
+        writer.captured = []
         return
     names = ("sign", *PAYMENT_CHANGE_COLUMNS)
     rows = []
@@ -329,6 +334,8 @@ def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
 
 # PaymentChange's columns in merge.DELTA_COLUMNS order
 PAYMENT_CHANGE_COLUMNS = (
+    "pay_cert_id",
+    "payee_key",
     "fiscal_year",
     "mof_div_code",
     "fund_type_code",

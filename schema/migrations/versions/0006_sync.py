@@ -1,6 +1,6 @@
 """source connectors: sync_state, one bookmark per source and stream; quarantine.resolved_run_id (a
-connector's row held back for a missing reference, stored later); payment_change (the deltas a sync's
-payments make to the summaries)
+connector's row held back for a missing reference, stored later); payment_change and payee_change (what
+a sync's payments and details changed, for the summaries and payees)
 
 Revision ID: 0006
 Revises: 0005
@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("sign", sa.Integer(), nullable=False),
+        sa.Column("pay_cert_id", sa.String(length=64), nullable=False),
+        sa.Column("payee_key", sa.String(length=64), nullable=False),
         sa.Column("fiscal_year", sa.Integer(), nullable=False),
         sa.Column("mof_div_code", sa.String(length=9), nullable=False),
         sa.Column("fund_type_code", sa.String(length=64), nullable=False),
@@ -55,6 +57,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_change")),
     )
     op.create_index("ix_payment_change_run", "payment_change", ["run_id"])
+    op.create_table(
+        "payee_change",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("payee_key", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payee_change")),
+    )
+    op.create_index("ix_payee_change_run", "payee_change", ["run_id"])
     with op.batch_alter_table("quarantine") as batch:
         batch.add_column(sa.Column("resolved_run_id", sa.Integer(), nullable=True))
         batch.create_index("ix_quarantine_pending", ["table_name", "resolved_run_id"])
@@ -64,6 +74,8 @@ def downgrade() -> None:
     with op.batch_alter_table("quarantine") as batch:
         batch.drop_index("ix_quarantine_pending")
         batch.drop_column("resolved_run_id")
+    op.drop_index("ix_payee_change_run", table_name="payee_change")
+    op.drop_table("payee_change")
     op.drop_index("ix_payment_change_run", table_name="payment_change")
     op.drop_table("payment_change")
     op.drop_table("sync_state")
