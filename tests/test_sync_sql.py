@@ -121,8 +121,10 @@ def test_a_mapping_renames_maps_codes_and_transforms_exactly() -> None:
     # decimals stay exact whatever the source's numeric type
     plain = RecordMapping(feed_tables()["pay_voucher"])
     for value, text_ in (
-        (Decimal("1234.50"), "1234.5"),
-        (Decimal("10.00"), "10"),
+        (Decimal("1234.50"), "1234.50"),
+        (Decimal("10"), "10"),
+        (Decimal("1.2500"), "1.25"),
+        (Decimal("1E+3"), "1000"),
         (0.1 + 0.2, "0.30000000000000004"),
     ):
         r = plain.row({"PAY_AMT": value})

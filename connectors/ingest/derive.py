@@ -785,6 +785,20 @@ class _Move:
         self.after = _later(self.after, after)
 
 
+def _gather(moves: dict[tuple[Any, ...], _Move], key: tuple[Any, ...], move: _Move) -> None:
+    """Add ``move`` into the move of ``key`` (the hot loop of the deltas: written out, not through add)."""
+    m = moves.get(key)
+    if m is None:
+        m = moves[key] = _Move()
+    m.paid += move.paid
+    m.count += move.count
+    before, after = move.before, move.after
+    if before is not None and (m.before is None or before > m.before):
+        m.before = before
+    if after is not None and (m.after is None or after > m.after):
+        m.after = after
+
+
 def _later(a: Any, b: Any) -> Any:
     return b if a is None else a if b is None else max(a, b)
 
@@ -972,10 +986,11 @@ def _move_rollups(
     """Apply the cells' moves to the rollups (payments have no receiving region); returns per rollup key
     (year, region, fund type, dim, key) its move and latest date after."""
     moves: dict[tuple[Any, ...], _Move] = {}
+    dims = list(PY_ROLLUP_KEYS.items())
     for cell, (move, _last) in cells.items():
-        for dim, key_of in PY_ROLLUP_KEYS.items():
-            rk = (cell[0], cell[1], cell[2], dim, key_of(cell))
-            moves.setdefault(rk, _Move()).add(move.paid, move.count, move.before, move.after)
+        head = (cell[0], cell[1], cell[2])
+        for dim, key_of in dims:
+            _gather(moves, (*head, dim, key_of(cell)), move)
     r = Rollup
     stored: dict[tuple[Any, ...], Any] = {}
     for fy in sorted({k[0] for k in moves}):
@@ -1135,9 +1150,7 @@ def _move_scopes(
         if dim not in SCOPE_DIMS:
             continue
         for scope in ancestors.get(div, []):
-            moves.setdefault((fy, scope, fund, dim, key), _Move()).add(
-                move.paid, move.count, move.before, move.after
-            )
+            _gather(moves, (fy, scope, fund, dim, key), move)
     s = ScopeRollup
     stored: dict[tuple[Any, ...], Any] = {}
     for fy in sorted({k[0] for k in moves}):

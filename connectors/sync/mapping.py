@@ -60,10 +60,11 @@ def _text(value: Any) -> str | None:
 
 
 def _decimal_text(value: Decimal) -> str:
-    if not value.is_finite():
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
         raise BadRecord(f"{value} is not a number")
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
+    if exponent >= -2:  # a NUMERIC(p, 2) value: as it is ("1234.50", "10", "1E+3" written out)
+        return format(value, "f")
     return format(value.normalize(), "f")
 
 
@@ -241,9 +242,11 @@ class RecordMapping:
                 if fm.source is None:
                     value = fm.constant
                 else:
-                    value = _text(record[fm.source])
-                    if value is not None:
-                        value = value.strip() or None
+                    raw = record[fm.source]
+                    if raw is None:
+                        value = None
+                    else:
+                        value = (raw if raw.__class__ is str else _text(raw)).strip() or None  # type: ignore[union-attr]
                 for step in fm.steps:
                     value = step(value)
                 if fm.codes is not None and value is not None:
