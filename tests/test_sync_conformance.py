@@ -183,3 +183,35 @@ def test_a_sync_sigkilled_half_way_and_rerun_equals_an_uninterrupted_one(
         paid = conn.execute(text("SELECT COUNT(*) FROM payment_text")).scalar_one()
     assert "interrupted" in statuses and statuses[-1] == "done"  # the killed run is named as such
     assert paid == 300  # derived tables rebuilt after the interrupted run
+
+
+@pytest.mark.parametrize("fault", ["garbage", "wrong_shape", "down"])
+def test_an_api_that_answers_garbage_or_is_down_leaves_the_warehouse_as_it_was(
+    engine: Engine, request: pytest.FixtureRequest, tmp_path: Path, fault: str
+) -> None:
+    from tests.auth import api_client
+
+    for harness in sync_kit.harness_for("http", request, tmp_path):
+        world = World(harness)
+        world.seed()
+        sync(engine, world)
+        before = dump(engine)
+        world.put("pay_voucher", vouchers(range(0, 5), T0 + timedelta(days=1), amount_bump=3))
+        faults = harness.app.state.faults  # type: ignore[attr-defined]
+        config = harness.config() | {"retries": 1}
+        if fault == "down":
+            config["base_url"] = "http://127.0.0.1:9/api"  # the discard port: nothing listens
+        else:
+            setattr(faults, fault, 1000)
+        from connectors.sync.config import parse_config
+
+        report = sync_source(engine, parse_config({"sources": {"src": config}})["src"], monitor=False)
+        faults.reset()
+        assert not report.ok and report.error
+        assert dump(engine) == before
+        body = api_client(engine).get("/v1/sources").json()
+        status = next(s for s in body if s["source"] == "src")
+        assert status["status"] == "failed" and status["last_error"]
+        assert any(s["status"] == "failed" and s["last_error"] for s in status["streams"])
+        sync(engine, world)  # the API is back: the changes arrive
+        assert dump(engine) == world.reference(tmp_path)
