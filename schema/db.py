@@ -40,6 +40,8 @@ def make_engine(url: str | None = None, *, read_only: bool = False, **kwargs: ob
     connection refuses writes (SQLite ``query_only``; PostgreSQL ``default_transaction_read_only``), as
     the API reads the fiscal data through (it writes only its audit log, through an engine of its own)."""
     url = normalise_url(url or DatabaseSettings().database_url)
+    # an error's text shows the statement but not its values: they are fiscal and personal data
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -233,8 +233,6 @@ class PaymentChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     sign: Mapped[int] = mapped_column(Integer, nullable=False)
-    pay_cert_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    payee_key: Mapped[str] = mapped_column(String(64), nullable=False)
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
     mof_div_code: Mapped[str] = mapped_column(String(9), nullable=False)
     fund_type_code: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -251,12 +249,14 @@ class PaymentChange(Base):
 
 
 class PayeeChange(Base):
-    """The payees (before and after) of the payment details a sync changed, for the payees' aggregates."""
+    """The payees (before and after) of the payments and details a sync changed, and the changed payment
+    (whose details' recipients count in its region), for the payees' aggregates; removed once taken in."""
 
     __tablename__ = "payee_change"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     payee_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    pay_cert_id: Mapped[str | None] = mapped_column(String(64))  # for a changed payment
 
     __table_args__ = (Index("ix_payee_change_run", "run_id"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
@@ -24,6 +24,9 @@ class LoadRun(Base):
     # running → done | failed; a run left 'running' by a killed process becomes 'interrupted' at the next load
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+    # the derived tables took in what the run wrote; a run that died before that makes the next run
+    # rebuild them whole
+    derived_done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=true())
 
     __table_args__ = (Index("ix_load_run_source", "source", "id"),)
 

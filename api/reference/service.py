@@ -143,9 +143,11 @@ def sources(session: Session, now: datetime | None = None) -> list[SourceStatus]
             ).one()
         as_of = good.extracted_at if good else None
         mine = streams.pop(source, [])
+        # a stream's error is the connector's own account of what the source did; a run's error may be any
+        # exception's text (with values from the warehouse), which stays in the log and `oversight runs`
         errors = [(s.last_error_at, s.last_error) for s in mine if s.status == "failed" and s.last_error]
-        if last.status == "failed" and last.error:
-            errors.append((last.finished_at, last.error))
+        if last.status == "failed" and not errors:
+            errors.append((last.finished_at, "the last run failed; see the service log or `oversight runs`"))
         errors.sort(key=lambda e: e[0] or datetime.min)
         out.append(
             SourceStatus(

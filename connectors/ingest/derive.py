@@ -692,18 +692,18 @@ def rebuild_payees(conn: Connection, keys: Any = None) -> int:
     return int(conn.execute(select(func.count()).select_from(Payee)).scalar_one())
 
 
-def changed_payees(run_id: int) -> Any:
-    """The payees a run's changes concern: each changed payment's payee before and after, the final
-    recipients of its details (counted in the payment's region, and only while it stands), and the payees
-    before and after of each changed detail."""
-    from schema.derived import PayeeChange, PaymentChange
+def changed_payees() -> Any:
+    """The payees the kept changes concern (``payee_change``): each changed payment's payee before and
+    after, the final recipients of its details (counted in the payment's region, and only while it
+    stands), and the payees before and after of each changed detail."""
+    from schema.derived import PayeeChange
 
-    pc = PaymentChange
     return union(
-        select(pc.payee_key).where(pc.run_id == run_id),
-        select(PayeeChange.payee_key).where(PayeeChange.run_id == run_id),
+        select(PayeeChange.payee_key),
         select(PayDetail.payee_key).where(
-            PayDetail.pay_cert_id.in_(select(pc.pay_cert_id).where(pc.run_id == run_id))
+            PayDetail.pay_cert_id.in_(
+                select(PayeeChange.pay_cert_id).where(PayeeChange.pay_cert_id.is_not(None))
+            )
         ),
     )
 
@@ -821,12 +821,13 @@ def _in_batches(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield values[i : i + size]
 
 
-def apply_payment_changes(conn: Connection, run_id: int) -> tuple[int, int, int]:
-    """Move fact cells, rollups and scope rollups by the deltas of the payments a run changed
-    (``payment_change``), instead of rebuilding them: each changed payment's old version is taken out and its
-    new one put in, so the work follows the size of the change, not of the warehouse. Valid when payments
-    are all that changed among the summaries' inputs. Returns the cells, rollup and scope rows touched;
-    raises :class:`Drift` if a delta does not fit what is stored (the caller rebuilds whole)."""
+def apply_payment_changes(conn: Connection) -> tuple[int, int, int]:
+    """Move fact cells, rollups and scope rollups by the kept deltas of changed payments
+    (``payment_change``, of every run that left some) instead of rebuilding them: each changed payment's
+    old version is taken out and its new one put in, so the work follows the size of the change, not of
+    the warehouse. Valid when payments are all that changed among the summaries' inputs. Returns the cells,
+    rollup and scope rows touched; raises :class:`Drift` if a delta does not fit what is stored (the caller
+    rebuilds whole)."""
     from schema.derived import PaymentChange
 
     pc = PaymentChange
@@ -858,7 +859,6 @@ def apply_payment_changes(conn: Connection, run_id: int) -> tuple[int, int, int]
         .select_from(pc)
         .outerjoin(unit, unit_of(pc, unit))
         .outerjoin(ind, indicator_of(pc, ind))
-        .where(pc.run_id == run_id)
         .group_by(*groups)
     ).all()
     deltas = {}

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event, insert, literal, select, update
+from sqlalchemy import Connection, Engine, Table, event, func, insert, literal, select, update
 
 from connectors.ingest.arrow_csv import ArrowCsvReader, plain_lines_range, trim_heap
 from connectors.ingest.arrow_rows import ArrowRowParser
@@ -108,7 +108,9 @@ def load_batch(
     except BaseException as exc:
         finish_run(engine, run_id, f"{type(exc).__name__}: {exc}")
         raise
-    finish_run(engine, run_id)
+    if interrupted:
+        settle_earlier(engine, run_id)
+    finish_run(engine, run_id, settled=True)
     if monitor and changed:
         post.append(monitor_after(engine))
     return LoadReport(run_id, source_name, str(path), reports, batch.ignored, post)
@@ -117,13 +119,17 @@ def load_batch(
 def begin_run(
     engine: Engine, source: str, batch_path: str, extracted_at: datetime | None
 ) -> tuple[int, int, datetime]:
-    """Record the start of a load or sync run. Returns its id, how many earlier runs it found left
-    'running' by a killed process (now marked 'interrupted'), and its start time (naive UTC)."""
+    """Record the start of a load or sync run. Returns its id, how many earlier runs left the derived
+    tables behind (runs left 'running' by a killed process, now marked 'interrupted', and runs that died
+    of an error before their derived tables were brought up to date), and its start time (naive UTC)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
         interrupted = conn.execute(
             update(LoadRun).where(LoadRun.status == "running").values(status="interrupted")
         ).rowcount
+        behind = conn.execute(
+            select(func.count()).select_from(LoadRun).where(LoadRun.derived_done.is_(False))
+        ).scalar_one()
         run_id = conn.execute(
             insert(LoadRun)
             .values(
@@ -132,14 +138,16 @@ def begin_run(
                 started_at=now,
                 extracted_at=extracted_at,
                 status="running",
+                derived_done=False,
             )
             .returning(LoadRun.id)
         ).scalar_one()
-    return run_id, interrupted, now
+    return run_id, max(interrupted, behind), now
 
 
-def finish_run(engine: Engine, run_id: int, error: str | None = None) -> None:
-    """Record the end of a run: done, or failed with why."""
+def finish_run(engine: Engine, run_id: int, error: str | None = None, *, settled: bool = False) -> None:
+    """Record the end of a run: done, or failed with why. ``settled``: the derived tables took in what it
+    wrote (and, after a rebuild forced by earlier runs, what they wrote too)."""
     with engine.begin() as conn:
         conn.execute(
             update(LoadRun)
@@ -148,7 +156,18 @@ def finish_run(engine: Engine, run_id: int, error: str | None = None) -> None:
                 status="failed" if error else "done",
                 error=error,
                 finished_at=datetime.now(UTC).replace(tzinfo=None),
+                derived_done=settled,
             )
+        )
+
+
+def settle_earlier(engine: Engine, run_id: int) -> None:
+    """After a whole rebuild of the derived tables: every finished run before ``run_id`` is taken in."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(LoadRun)
+            .where(LoadRun.id < run_id, LoadRun.status != "running", LoadRun.derived_done.is_(False))
+            .values(derived_done=True)
         )
 
 

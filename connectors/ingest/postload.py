@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, literal, select, text
 
 from connectors.ingest import derive
+from schema.db import write_transaction
 from schema.derived import DERIVED_TABLES
 from schema.models import (
     ExecRollup,
@@ -96,21 +99,64 @@ def refresh_statistics(engine: Engine, tables: set[str]) -> None:
             conn.commit()
 
 
-def _summaries(conn: Connection, run_id: int, changed: set[str], *, by_delta: bool) -> str:
-    if by_delta and changed & derive.FACT_INPUTS == {"pay_voucher"}:
+SUMMARIES_LOCK = 0x6F76_7375  # pg_advisory_lock key of the aggregates (summaries and payees)
+
+
+@contextmanager
+def _aggregates_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction over the aggregates, one at a time across processes, that sees everything committed
+    before it and nothing after: a move by deltas and a rebuild must not overlap, and the kept changes a
+    rebuild clears must be exactly those it took in. SQLite: the write lock from the start. PostgreSQL: an
+    advisory lock taken before the transaction begins, then one repeatable-read snapshot."""
+    if engine.dialect.name != "postgresql":
+        with write_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SUMMARIES_LOCK})
+        conn.commit()
+        try:
+            snapshot = conn.execution_options(isolation_level="REPEATABLE READ")
+            with snapshot.begin():
+                yield snapshot
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SUMMARIES_LOCK})
+            conn.commit()
+
+
+def _summaries(conn: Connection, changed: set[str], *, by_delta: bool) -> str:
+    """Fact cells, rollups and scope rollups: moved by the kept payment changes, or rebuilt whole; either
+    way the kept changes are then taken in."""
+    result = None
+    if by_delta and changed & derive.FACT_INPUTS <= {"pay_voucher"}:
         started = time.perf_counter()
         try:
             with conn.begin_nested():
-                cells, rollups, scopes = derive.apply_payment_changes(conn, run_id)
+                cells, rollups, scopes = derive.apply_payment_changes(conn)
         except derive.Drift as exc:
             log.warning("summaries rebuilt whole: %s", exc)
         else:
-            return (
+            result = (
                 f"summaries: moved by the changed payments ({cells:,} cells, {rollups:,} rollup and "
                 f"{scopes:,} scope rows, {time.perf_counter() - started:.1f} s)"
             )
-    cells, rollups = derive.rebuild_facts(conn)
-    return f"summaries: {cells:,} fact cells, {rollups:,} rollup rows"
+    if result is None:
+        cells, rollups = derive.rebuild_facts(conn)
+        result = f"summaries: {cells:,} fact cells, {rollups:,} rollup rows"
+    conn.execute(delete(PaymentChange))
+    return result
+
+
+def _payees(conn: Connection, *, by_delta: bool) -> str:
+    """Payees: those the kept changes concern recomputed, or all rebuilt; the kept changes then taken in."""
+    if by_delta:
+        n = derive.rebuild_payees(conn, derive.changed_payees())
+        result = f"payees: {n:,} of the changed payments"
+    else:
+        n = derive.rebuild_payees(conn)
+        result = f"payees: {n:,}"
+    conn.execute(delete(PayeeChange))
+    return result
 
 
 def after_load(
@@ -119,9 +165,13 @@ def after_load(
     """Bring derived tables up to date; returns what was done, for the report.
 
     ``force`` (after an interrupted run, whose changes this run may have found already stored) rebuilds
-    everything derived. ``deltas``: the run kept the old and new version of every payment it changed
-    (``payment_change``, a sync does); when payments are the only input of the summaries that changed,
-    the summaries move by those deltas instead of being rebuilt."""
+    everything derived. ``deltas``: the run kept what it changed (a sync does: ``payment_change``,
+    ``payee_change``); when payments are the only input of the summaries that changed, the summaries move
+    by the kept changes and only the payees they concern are recomputed, instead of rebuilding them.
+
+    Kept changes are taken in exactly once, whichever run does it: a move by deltas takes in all of them (a
+    run beside this one, or one that died, may have left some), and a whole rebuild, which includes what
+    they describe, clears them in the same transaction."""
     done: list[str] = []
     if force:
         created = restore_indexes(engine)
@@ -132,10 +182,10 @@ def after_load(
         if force or empty or "mof_div" in changed:
             n = rebuild_region_closure(conn)
             done.append(f"region tree: {n} ancestor pairs")
-    with engine.begin() as conn:
+    with _aggregates_lock(engine) as conn:
         never_built = conn.execute(select(FactCell.id).limit(1)).first() is None
         if force or changed & derive.FACT_INPUTS or (never_built and changed):
-            done.append(_summaries(conn, run_id, changed, by_delta=deltas and not force and not never_built))
+            done.append(_summaries(conn, changed, by_delta=deltas and not force and not never_built))
     with engine.begin() as conn:
         never_built = conn.execute(select(ExecRollup.id).limit(1)).first() is None
         if force or changed & derive.EXEC_INPUTS or (never_built and "gov_exec" in changed):
@@ -147,16 +197,7 @@ def after_load(
             n = derive.refresh_payment_text(conn, None if force else run_id, changed)
             done.append(f"keyword index: {n:,} payments")
     if force or changed & derive.PAYEE_INPUTS:
-        with engine.begin() as conn:
-            if deltas and not force:
-                n = derive.rebuild_payees(conn, derive.changed_payees(run_id))
-                done.append(f"payees: {n:,} of the changed payments")
-            else:
-                n = derive.rebuild_payees(conn)
-                done.append(f"payees: {n:,}")
-    if deltas:
-        with engine.begin() as conn:
-            conn.execute(delete(PaymentChange).where(PaymentChange.run_id <= run_id))
-            conn.execute(delete(PayeeChange).where(PayeeChange.run_id <= run_id))
+        with _aggregates_lock(engine) as conn:
+            done.append(_payees(conn, by_delta=deltas and not force))
     refresh_statistics(engine, changed | set(DERIVED_TABLES) if done else changed)
     return done

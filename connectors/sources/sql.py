@@ -13,7 +13,7 @@ READ ONLY``, SQLite ``mode=ro``); each statement is bounded by the source's time
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, func, select, text
@@ -30,6 +30,7 @@ FETCH = 5_000
 
 class SqlSource(RecordSource):
     kind = "sql"
+    sorted_by_default = True  # every read is ORDER BY cursor, key
     source_keys = frozenset({"url", "fetch"})
     stream_keys = frozenset({"from", "schema", "where", "columns", "cursor_format"})
 
@@ -148,6 +149,7 @@ class SqlSource(RecordSource):
             raise SourceError(f"{self.describe()} has no table {name!r}") from last
         if stream.cursor and _column(table, stream.cursor) is None:
             raise SourceError(f"table {name} has no cursor column {stream.cursor!r}")
+        table.info["sqlite"] = self.engine.dialect.name == "sqlite"
         self._tables[stream.name] = table
         return table
 
@@ -161,7 +163,7 @@ class SqlSource(RecordSource):
         query = select(func.max(cursor)).select_from(table)
         where = stream.options.get("where")
         if where:
-            query = query.where(text(str(where)))
+            query = query.where(text(f"({where})"))
         try:
             with self.engine.connect() as conn:
                 return self._from_source(stream, cursor, conn.execute(query).scalar())
@@ -180,7 +182,7 @@ class SqlSource(RecordSource):
             query = query.where(cursor >= self._to_source(stream, cursor, since))
         where = stream.options.get("where")
         if where:
-            query = query.where(text(str(where)))
+            query = query.where(text(f"({where})"))
         order = [cursor] if cursor is not None else []
         for key in stream.key:
             col = _column(table, stream.mapping.source_of(key) or key)
@@ -210,6 +212,10 @@ class SqlSource(RecordSource):
         if isinstance(column.type, DateTime) and column.type.timezone:
             return value
         local = value.astimezone(SHANGHAI).replace(tzinfo=None)  # the source's naive local time
+        if _is_sqlite(column):
+            # SQLite compares stamps as text, and binds them with microseconds: '… 09:00:00.000000' sorts
+            # after the '… 09:00:00' another program wrote; a second earlier reads those rows too
+            local -= timedelta(seconds=1)
         if isinstance(column.type, String):
             return local.strftime(stream.options.get("cursor_format") or "%Y-%m-%d %H:%M:%S")
         if isinstance(column.type, Date) and not isinstance(column.type, DateTime):
@@ -220,8 +226,15 @@ class SqlSource(RecordSource):
     def _from_source(stream: Stream, column: Column[Any], value: Any) -> Any:
         fmt = stream.options.get("cursor_format")
         if fmt and isinstance(value, str) and stream.cursor_kind == "datetime":
-            return datetime.strptime(value, fmt)
+            try:
+                return datetime.strptime(value, fmt)
+            except ValueError:
+                raise SourceError(f"{stream.name}: the newest {column.name} {value!r} is not {fmt}") from None
         return value
+
+
+def _is_sqlite(column: Column[Any]) -> bool:
+    return bool(column.table.info.get("sqlite"))
 
 
 def _column(table: Table, name: str) -> Column[Any] | None:

@@ -262,7 +262,8 @@ def build_stream(sc: dict[str, Any], where: str, lookback: timedelta, cls: type[
         stream_lookback = int(sc.get("lookback", 0))
     elif kind == "text":
         stream_lookback = 0
-    sorted_ = sc.get("sorted", True)
+    # a source that orders its own reads (sql) is sorted; one that only says it does (an API) must be told so
+    sorted_ = sc.get("sorted", getattr(cls, "sorted_by_default", False))
     if not isinstance(sorted_, bool):
         raise ConfigError(f"{where}.sorted: must be true or false")
     options = {k: v for k, v in sc.items() if k not in STREAM_KEYS}

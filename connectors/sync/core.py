@@ -103,10 +103,15 @@ class Stream:
         """A bookmark from its text form (:meth:`dump`), whatever form the source writes its stamps in."""
         if text is None:
             return None
-        if self.cursor_kind == "datetime":
-            value = datetime.fromisoformat(text)
-            return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
-        return int(text) if self.cursor_kind == "int" else text
+        try:
+            if self.cursor_kind == "datetime":
+                value = datetime.fromisoformat(text)
+                return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+            return int(text) if self.cursor_kind == "int" else text
+        except ValueError:
+            raise SourceError(
+                f"{self.name}: the bookmark {text!r} is not a {self.cursor_kind} cursor"
+            ) from None
 
     def lag_seconds(self, bookmark: Any, newest: Any) -> int | None:
         """How far the stored rows are behind the source's newest change, in seconds (date-time cursors)."""

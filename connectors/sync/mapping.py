@@ -214,12 +214,13 @@ class RecordMapping:
         index = {name: i for i, name in enumerate(self.header)}
         maps: dict[str, FieldMap] = {}
         unknown: list[str] = []
-        for col in columns:
+        # a column the mapping renames comes first: it wins over a column that happens to bear the field's
+        # name (an element table's own MOF_DIV_CODE beside the ELE_CODE renamed to it)
+        ordered = sorted(columns, key=lambda c: normalise_name(c) not in self.renames)
+        for col in ordered:
             target = self.target_of(col)
-            if target is None:
+            if target is None or target in maps:
                 unknown.append(normalise_name(col))
-                continue
-            if target in maps:  # an alias and its field both present: the first non-empty wins below
                 continue
             maps[target] = FieldMap(
                 target, index[target], col, self.codes.get(target), self.steps.get(target, [])
@@ -257,8 +258,13 @@ class RecordMapping:
                         )
                     value = mapped
                 values[fm.index] = value
-        except BadRecord as exc:
-            return BadLine(str(exc), {str(k): safe_value(v) for k, v in record.items()})
+        except (BadRecord, ArithmeticError, ValueError) as exc:  # decimal's InvalidOperation is both
+            why = (
+                str(exc)
+                if isinstance(exc, BadRecord)
+                else f"{fm.target}: the source's value cannot be converted"
+            )
+            return BadLine(why, {str(k): safe_value(v) for k, v in record.items()})
         return values
 
 
@@ -266,5 +272,5 @@ def safe_value(value: Any) -> Any:
     """A source value as it can be kept in the quarantine's JSON."""
     try:
         return _text(value)
-    except BadRecord:
+    except (BadRecord, ArithmeticError, ValueError):
         return str(value)

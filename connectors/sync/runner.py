@@ -36,6 +36,7 @@ from connectors.ingest.loader import (
     new_context,
     retry_collisions,
     save_table_report,
+    settle_earlier,
 )
 from connectors.ingest.merge import CAPTURED, Counts, TableWriter, existing_values
 from connectors.ingest.postload import after_load
@@ -160,7 +161,9 @@ def _sync_records(
         raise
     finally:
         source.close()
-    finish_run(engine, run_id, report.error)
+    if interrupted:
+        settle_earlier(engine, run_id)
+    finish_run(engine, run_id, report.error, settled=True)
     if monitor and changed:
         report.post_load.append(monitor_after(engine))
     return report
@@ -242,20 +245,24 @@ def _sync_stream(
             conn.execute(
                 update(SyncState).where(_state_key(source, stream)).values(source_cursor=sr.source_cursor)
             )
-        file_name = f"{source.name}:{stream.name}"
+        # per run: the merge's tie rule (same stamp, same file: the later line wins) must not compare lines of
+        # two different syncs
+        file_name = f"{source.name}:{stream.name}:{ctx.run_id}"
         parser = RowParser(ft, stream.mapping.header, ctx.parse, file_name)
         writer = TableWriter(ft, engine.dialect.name, file_name, fresh=_is_empty(engine, ft))
         writer.capture = ft.name in CAPTURED  # summaries and payees then move by what changed
-        sr.counts.add(_retry_pending(engine, source, ft, parser, writer, ctx, file_name))
+        retried, line = _retry_pending(engine, source, ft, parser, writer, ctx, file_name)
+        sr.counts.add(retried)
         high = bookmark
-        line = 0
+        in_order = stream.sorted
+        bookmark_moved = False
         unknown: set[str] = set()
         cursor_key: str | None = None
         pages = source.pages(stream, stream.since(bookmark))
         chunks = _rechunk(pages, chunk_size)
         # a sorted stream's chunk commits as soon as it is read; an unsorted one's bookmark can only move
         # with its last chunk, which one chunk of look-ahead recognises
-        marked = ((c, False) for c in chunks) if stream.sorted else _with_last(chunks)
+        marked = _with_last(chunks)
         for records, last in marked:
             lines: list[tuple[int, Any]] = []
             for record in records:
@@ -269,8 +276,15 @@ def _sync_stream(
                     except SourceError as exc:  # this record's stamp is unreadable: it alone is bad
                         row = BadLine(str(exc), {str(k): safe_value(v) for k, v in record.items()})
                         value = None
-                    if value is not None and (high is None or value > high):
-                        high = value
+                    if value is not None:
+                        if high is None or value > high:
+                            high = value
+                        elif in_order and value < high and bookmark_moved:
+                            # a stream declared sorted is not: the bookmark stays where it is until the end
+                            log.warning(
+                                "%s: records out of cursor order; the bookmark moves at the end", label
+                            )
+                            in_order = False
                 lines.append((line, row))
             if records:
                 unknown.update(stream.mapping.plan(tuple(records[0]))[1])
@@ -281,7 +295,8 @@ def _sync_stream(
                     (n, f, why, {str(k): safe_value(v) for k, v in records[n - first].items()})
                     for n, f, why, _raw in parsed.bad
                 ]
-            mark = stream.dump(high) if (stream.sorted or last) else None
+            mark = stream.dump(high) if (in_order or last) else None
+            bookmark_moved = bookmark_moved or (mark is not None and high != bookmark)
             also = partial(_advance, source.name, stream.name, mark, parsed.read, writer, ctx.run_id)
             sr.counts.add(
                 retry_collisions(
@@ -304,6 +319,12 @@ def _sync_stream(
     except SourceError as exc:
         sr.status, sr.error = "failed", str(exc)
         _record_failure(engine, source, stream, ctx.run_id, sr.error)
+    except Exception as exc:
+        # not the source's fault (the warehouse, a bug): the stream shows it, the run fails and says why
+        _record_failure(
+            engine, source, stream, ctx.run_id, f"the sync failed ({type(exc).__name__}); see the log"
+        )
+        raise
     sr.seconds = time.perf_counter() - started
     return sr
 
@@ -312,7 +333,7 @@ PENDING_BATCH = 5_000
 
 
 def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
-    """What a chunk's payments or details changed, kept for the summaries and payees."""
+    """What a chunk's payments or details changed, kept for the summaries and the payees."""
     if not writer.captured:
         return
     if writer.ft.name == "pay_detail":
@@ -321,14 +342,18 @@ def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
         writer.captured = []
         return
     names = ("sign", *PAYMENT_CHANGE_COLUMNS)
-    rows = []
+    rows, payees = [], set()
     for values in writer.captured:
         row = dict(zip(names, values, strict=True))
         day = row["vou_date"]
         row["vou_date"] = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
         row["run_id"] = run_id
+        payees.add((row.pop("payee_key"), row.pop("pay_cert_id")))
         rows.append(row)
     conn.execute(insert(PaymentChange), rows)
+    conn.execute(
+        insert(PayeeChange), [{"run_id": run_id, "payee_key": k, "pay_cert_id": c} for k, c in sorted(payees)]
+    )
     writer.captured = []
 
 
@@ -358,15 +383,17 @@ def _retry_pending(
     writer: TableWriter,
     ctx: _Context,
     file_name: str,
-) -> Counts:
+) -> tuple[Counts, int]:
     """Store the rows of this source and table held back because a record they must reference was missing,
     now that it exists (a voucher's details when the voucher arrived late, or was fixed at the source after
     being quarantined). Their own stamps are old, so the bookmark would never bring them back. Each one
-    stored marks its quarantine row resolved, in the same transaction; the others wait, untouched."""
+    stored marks its quarantine row resolved, in the same transaction; the others wait, untouched. Returns
+    the counts and the last line number given (the stream's records are numbered after them)."""
     counts = Counts()
     refs = {r.column: r for r in ft.references}
+    line = 0
     if not refs:
-        return counts
+        return counts, line
     names = {c.column: c.field.name for c in ft.columns}
     pending = (
         select(Quarantine.id, Quarantine.line, Quarantine.raw)
@@ -385,7 +412,7 @@ def _retry_pending(
         with engine.connect() as conn:
             held: list[Any] = list(conn.execute(pending.where(Quarantine.id > after).limit(PENDING_BATCH)))
             if not held:
-                return counts
+                return counts, line
             after = held[-1].id
             for column, ref in refs.items():
                 wanted = {q.raw.get(names[column]) for q in held} - {None, ""}
@@ -397,7 +424,8 @@ def _retry_pending(
             ready = held
         if not ready:
             continue
-        lines = [(q.line, [_as_text(q.raw.get(h)) for h in parser.header]) for q in ready]
+        lines = [(line + n, [_as_text(q.raw.get(h)) for h in parser.header]) for n, q in enumerate(ready, 1)]
+        line += len(ready)
         parsed = parser.chunk(lines)
         ids = [q.id for q in ready]
 

@@ -1,6 +1,6 @@
-"""source connectors: sync_state, one bookmark per source and stream; quarantine.resolved_run_id (a
-connector's row held back for a missing reference, stored later); payment_change and payee_change (what
-a sync's payments and details changed, for the summaries and payees)
+"""source connectors: sync_state (one bookmark per source and stream); load_run.derived_done;
+quarantine.resolved_run_id (a connector's row held back for a missing reference, stored later);
+payment_change and payee_change (what a sync's payments and details changed, for the summaries and payees)
 
 Revision ID: 0006
 Revises: 0005
@@ -41,8 +41,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("sign", sa.Integer(), nullable=False),
-        sa.Column("pay_cert_id", sa.String(length=64), nullable=False),
-        sa.Column("payee_key", sa.String(length=64), nullable=False),
         sa.Column("fiscal_year", sa.Integer(), nullable=False),
         sa.Column("mof_div_code", sa.String(length=9), nullable=False),
         sa.Column("fund_type_code", sa.String(length=64), nullable=False),
@@ -62,15 +60,20 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("payee_key", sa.String(length=64), nullable=False),
+        sa.Column("pay_cert_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payee_change")),
     )
     op.create_index("ix_payee_change_run", "payee_change", ["run_id"])
+    with op.batch_alter_table("load_run") as batch:
+        batch.add_column(sa.Column("derived_done", sa.Boolean(), server_default=sa.true(), nullable=False))
     with op.batch_alter_table("quarantine") as batch:
         batch.add_column(sa.Column("resolved_run_id", sa.Integer(), nullable=True))
         batch.create_index("ix_quarantine_pending", ["table_name", "resolved_run_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("load_run") as batch:
+        batch.drop_column("derived_done")
     with op.batch_alter_table("quarantine") as batch:
         batch.drop_index("ix_quarantine_pending")
         batch.drop_column("resolved_run_id")
