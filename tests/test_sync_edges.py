@@ -160,12 +160,8 @@ def test_stamps_kept_as_text_exactly_at_the_bookmark_are_read(engine: Engine, tm
     with src.begin() as conn:
         conn.execute(
             text(
-                conn.execute(
-                    text(
-                        "CREATE TABLE AGENCY (AGENCY_CODE TEXT PRIMARY KEY, AGENCY_NAME TEXT, "
-                        "MOF_DIV_CODE TEXT, UPDATE_TIME DATETIME)"
-                    )
-                )
+                "CREATE TABLE AGENCY (AGENCY_CODE TEXT PRIMARY KEY, AGENCY_NAME TEXT, "
+                "MOF_DIV_CODE TEXT, UPDATE_TIME DATETIME)"
             )
         )
         conn.execute(text("INSERT INTO AGENCY VALUES ('001','甲','410100000','2025-03-01 09:00:00')"))
