@@ -161,9 +161,19 @@ def _sync_and_die(url: str, config: dict[str, Any]) -> None:
     )
 
 
+# a real SIGKILL for one database source, the API and the drop folder (the in-process kill above runs for all)
+@pytest.fixture(params=["sql-sqlite", "http", "files"])
+def killed_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    for harness in sync_kit.harness_for(request.param, request, tmp_path):
+        w = World(harness)
+        w.seed()
+        yield w
+
+
 def test_a_sync_sigkilled_half_way_and_rerun_equals_an_uninterrupted_one(
-    engine: Engine, world: World, tmp_path: Path
+    engine: Engine, killed_world: World, tmp_path: Path
 ) -> None:
+    world = killed_world
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     child = multiprocessing.get_context("spawn").Process(

@@ -48,6 +48,7 @@ def yth(tmp_path: Path) -> Iterator[sync_kit.SqlHarness]:
 # -- the preset, end to end ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # 25 s; the conformance suite runs both
 def test_the_demo_province_through_the_yth_preset_equals_a_load_of_it(
     engine: Engine, demo_batch: Path, tmp_path: Path
 ) -> None:
