@@ -28,6 +28,7 @@ from connectors.sync.config import parse_config
 from connectors.sync.core import Source
 from connectors.sync.runner import SyncReport, sync_source
 from demo.source_system import create_schema, from_batch
+from monitor.runner import run_rules
 from schema.db import make_engine
 from schema.migrate import upgrade
 from schema.sync import SyncState
@@ -115,6 +116,7 @@ def ensure_warehouse(label: str, url: str, source_url: str, batch: Any) -> SyncR
                         rows_total=0,
                     )
                 )
+        run_rules(engine, incremental=False)  # as a load with monitoring would: the rounds run incrementally
     finally:
         source.close()
         engine.dispose()

@@ -159,6 +159,20 @@ def _payees(conn: Connection, *, by_delta: bool) -> str:
     return result
 
 
+class _Clock:
+    """Appends each step's time to the line it adds to the report."""
+
+    def __init__(self, done: list[str]) -> None:
+        self.done, self.seen, self.started = done, 0, time.perf_counter()
+
+    def lap(self) -> None:
+        now = time.perf_counter()
+        for i in range(self.seen, len(self.done)):
+            if not self.done[i].endswith("s)"):
+                self.done[i] += f" ({now - self.started:.1f} s)"
+        self.seen, self.started = len(self.done), now
+
+
 def after_load(
     engine: Engine, run_id: int, changed: set[str], *, force: bool, deltas: bool = False
 ) -> list[str]:
@@ -173,31 +187,40 @@ def after_load(
     run beside this one, or one that died, may have left some), and a whole rebuild, which includes what
     they describe, clears them in the same transaction."""
     done: list[str] = []
+    clock = _Clock(done)
     if force:
         created = restore_indexes(engine)
         if created:
             done.append(f"indexes: {created} recreated after an interrupted load")
+    clock.lap()
     with engine.begin() as conn:
         empty = conn.execute(select(func.count()).select_from(RegionClosure)).scalar_one() == 0
         if force or empty or "mof_div" in changed:
             n = rebuild_region_closure(conn)
             done.append(f"region tree: {n} ancestor pairs")
+    clock.lap()
     with _aggregates_lock(engine) as conn:
         never_built = conn.execute(select(FactCell.id).limit(1)).first() is None
         if force or changed & derive.FACT_INPUTS or (never_built and changed):
             done.append(_summaries(conn, changed, by_delta=deltas and not force and not never_built))
+    clock.lap()
     with engine.begin() as conn:
         never_built = conn.execute(select(ExecRollup.id).limit(1)).first() is None
         if force or changed & derive.EXEC_INPUTS or (never_built and "gov_exec" in changed):
             n = derive.rebuild_exec(conn)
             done.append(f"budget execution: {n:,} scope rows")
+    clock.lap()
     with engine.begin() as conn:
         never_built = conn.execute(select(PaymentText.id).limit(1)).first() is None
         if force or never_built or changed & derive.TEXT_INPUTS:
             n = derive.refresh_payment_text(conn, None if force else run_id, changed)
             done.append(f"keyword index: {n:,} payments")
+    clock.lap()
     if force or changed & derive.PAYEE_INPUTS:
         with _aggregates_lock(engine) as conn:
             done.append(_payees(conn, by_delta=deltas and not force))
+    clock.lap()
     refresh_statistics(engine, changed | set(DERIVED_TABLES) if done else changed)
+    if done:
+        done.append(f"statistics: {time.perf_counter() - clock.started:.1f} s")
     return done
