@@ -65,7 +65,7 @@ def db_refresh() -> None:
     started = time.perf_counter()
     with console.status("rebuilding summaries, keyword index and payees…"):
         done = after_load(engine, run_id=0, changed=set(), force=True)
-        settle_earlier(engine, 2**62)  # every finished run is taken in
+        settle_earlier(engine, 2**31 - 1)  # every finished run is taken in
     for line in done:
         console.print(f"rebuilt {line}")
     console.print(f"done in {time.perf_counter() - started:.1f} s")

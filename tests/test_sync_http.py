@@ -600,6 +600,7 @@ def _sync_config(base_url: str, **cfg: Any) -> dict[str, Any]:
                         "path": "/spe_fund",
                         "newest_path": "/spe_fund/newest",
                         "cursor": "UPDATE_TIME",
+                        "sorted": True,  # the test API hands records over by UPDATE_TIME
                         "codes": {"is_deleted": {"1": "1", "2": "0"}},
                     }
                 ],
