@@ -177,6 +177,7 @@ def main(scale: str, seed: int, engines: str = "sqlite,postgresql") -> None:
             .render_as_string(hide_password=False)
         )
     rnd = random.Random(seed)
+    steps: list[str] = []
     batch = ensure_batch(scale, seed)[0] if scale == "province" else None
     lines = [
         f"## Sync (`python -m bench.run sync --scale {scale}`)",
@@ -203,8 +204,10 @@ def main(scale: str, seed: int, engines: str = "sqlite,postgresql") -> None:
             f"| {stream.seconds:.1f} s | {m['seconds'] - landed:.1f} s | {full_text} |"
         )
         print(lines[-1], flush=True)
+        steps.append(f"- {label}: " + "; ".join(report.post_load))
         for line in report.post_load:
             print(f"   {line}", flush=True)
+    lines += ["", "After the payments landed:", "", *steps]
     if written is not None:
         lines.append("")
         lines.append(
