@@ -715,21 +715,8 @@ class Drift(Exception):
     """The summaries and a delta disagree (a count would go negative): rebuild them whole instead."""
 
 
-CELL_KEY = (
-    "fiscal_year",
-    "mof_div_code",
-    "fund_type_code",
-    "dept_code",
-    "agency_code",
-    "pro_code",
-    "spe_fund_code",
-    "mof_dep_code",
-    "exp_func_code",
-    "gov_eco_code",
-    "dep_eco_code",
-    "month",
-    "bgt_id",
-)
+# a payment cell's key: its columns but the kind, the receiving region (none for payments) and the measures
+CELL_KEY = tuple(c for c in CELL_COLUMNS[1:15] if c != "rec_div_code")
 _K = {name: i for i, name in enumerate(CELL_KEY)}
 
 
@@ -877,7 +864,7 @@ def apply_payment_changes(conn: Connection) -> tuple[int, int, int]:
 
 def _move_cells(
     conn: Connection, deltas: dict[tuple[Any, ...], tuple[int, int, Any, Any]]
-) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+) -> dict[tuple[Any, ...], _Move]:
     """Apply the deltas to the payment cells; returns per cell key its move and its latest date after."""
     key_cols = [FactCell.__table__.c[c] for c in CELL_KEY]
     base = select(FactCell.id, *key_cols, FactCell.paid_fen, FactCell.records, FactCell.last_paid_on).where(
@@ -895,47 +882,43 @@ def _move_cells(
         for row in conn.execute(query):
             stored[tuple(row[1:14])] = row
     updates, inserts, deletes, dirty = [], [], [], []
-    moves: dict[tuple[Any, ...], tuple[_Move, Any]] = {}
+    moves: dict[tuple[Any, ...], _Move] = {}
+    lasts: dict[tuple[Any, ...], Any] = {}  # each cell's latest date after the change
     for key, (paid, count, new_last, old_last) in deltas.items():
-        move = _Move()
+        move = moves[key] = _Move()
+        move.add(paid, count, old_last, new_last)
         cell = stored.get(key)
         if cell is None:
             if count <= 0:
                 raise Drift(f"payments leave a cell that is not stored: {key}")
-            move.add(paid, count, old_last, new_last)
             inserts.append(
                 dict(zip(CELL_KEY, key, strict=True))
                 | {"paid_fen": paid, "records": count, "last_paid_on": new_last}
             )
-            moves[key] = (move, new_last)
+            lasts[key] = new_last
             continue
         records = cell.records + count
         if records < 0 or (records == 0 and cell.paid_fen + paid != 0):
             raise Drift(f"a payment cell would hold {records} payments: {key}")
-        move.add(paid, count, old_last, new_last)
         if records == 0:
             deletes.append(cell.id)
-            moves[key] = (move, None)
-            move.after = None
+            lasts[key] = None
             continue
         last, unknown = _new_last(cell.last_paid_on, move)
         if unknown:
             dirty.append(key)
         updates.append({"i": cell.id, "p": cell.paid_fen + paid, "n": records, "l": last})
-        moves[key] = (move, last)
+        lasts[key] = last
     if dirty:
         exact = _exact_payment_lasts(conn, dirty)
         by_id = {u["i"]: u for u in updates}
         for key in dirty:
-            cell = stored[key]
-            last = exact.get(key)
-            by_id[cell.id]["l"] = last
-            moves[key] = (moves[key][0], last)
+            by_id[stored[key].id]["l"] = lasts[key] = exact.get(key)
     # the rows above a cell see its latest date before and after
-    for key, (move, last) in moves.items():
+    for key, move in moves.items():
         cell = stored.get(key)
         move.before = cell.last_paid_on if cell is not None else None
-        move.after = last
+        move.after = lasts[key]
     table: Table = FactCell.__table__  # type: ignore[assignment]
     if updates:
         conn.execute(
@@ -980,14 +963,12 @@ def _exact_payment_lasts(conn: Connection, keys: list[tuple[Any, ...]]) -> dict[
     return out
 
 
-def _move_rollups(
-    conn: Connection, cells: dict[tuple[Any, ...], tuple[_Move, Any]]
-) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+def _move_rollups(conn: Connection, cells: dict[tuple[Any, ...], _Move]) -> dict[tuple[Any, ...], _Move]:
     """Apply the cells' moves to the rollups (payments have no receiving region); returns per rollup key
     (year, region, fund type, dim, key) its move and latest date after."""
     moves: dict[tuple[Any, ...], _Move] = {}
     dims = list(PY_ROLLUP_KEYS.items())
-    for cell, (move, _last) in cells.items():
+    for cell, move in cells.items():
         head = (cell[0], cell[1], cell[2])
         for dim, key_of in dims:
             _gather(moves, (*head, dim, key_of(cell)), move)
@@ -1018,28 +999,21 @@ def _move_rollups(
             for row in conn.execute(query):
                 stored[tuple(row[1:6])] = row
 
-    def exists(rk: tuple[Any, ...]) -> bool:
+    def cells_of(rk: tuple[Any, ...]) -> ColumnElement[bool]:
         fy, div, fund, dim, key = rk
-        query = select(literal(1)).where(
+        return and_(
             FactCell.fiscal_year == fy,
             FactCell.mof_div_code == div,
             FactCell.fund_type_code == fund,
             FactCell.rec_div_code.is_(None),
             ROLLUP_KEYS[dim].is_not_distinct_from(key),
         )
-        return conn.execute(query.limit(1)).first() is not None
+
+    def exists(rk: tuple[Any, ...]) -> bool:
+        return conn.execute(select(literal(1)).where(cells_of(rk)).limit(1)).first() is not None
 
     def exact_last(rk: tuple[Any, ...]) -> Any:
-        fy, div, fund, dim, key = rk
-        return conn.execute(
-            select(func.max(FactCell.last_paid_on)).where(
-                FactCell.fiscal_year == fy,
-                FactCell.mof_div_code == div,
-                FactCell.fund_type_code == fund,
-                FactCell.rec_div_code.is_(None),
-                ROLLUP_KEYS[dim].is_not_distinct_from(key),
-            )
-        ).scalar()
+        return conn.execute(select(func.max(FactCell.last_paid_on)).where(cells_of(rk))).scalar()
 
     return _apply_moves(conn, Rollup.__table__, moves, stored, exists, exact_last, rollup=True)  # type: ignore[arg-type]
 
@@ -1053,11 +1027,11 @@ def _apply_moves(
     exact_last: Any,
     *,
     rollup: bool,
-) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+) -> dict[tuple[Any, ...], _Move]:
     """Apply moves to a rollup or scope-rollup table: update, insert or delete rows, recompute the latest
     date where the moves cannot tell it."""
     updates, inserts, deletes = [], [], []
-    out: dict[tuple[Any, ...], tuple[_Move, Any]] = {}
+    out: dict[tuple[Any, ...], _Move] = {}
     transfer = ("transfer_fen",) if rollup else ("transfer_in_fen", "transfer_out_fen")
     for rk, move in moves.items():
         row = stored.get(rk)
@@ -1091,7 +1065,7 @@ def _apply_moves(
                 | dict.fromkeys(transfer, 0)
                 | ({"rec_div_code": None} if rollup else {})
             )
-            out[rk] = (_settled(move, None, move.after), move.after)
+            out[rk] = _settled(move, None, move.after)
             continue
         payments = row.payments + move.count
         paid = row.paid_fen + move.paid
@@ -1106,13 +1080,13 @@ def _apply_moves(
             and not exists(rk)
         ):
             deletes.append(row.id)
-            out[rk] = (_settled(move, row.last_paid_on, None), None)
+            out[rk] = _settled(move, row.last_paid_on, None)
             continue
         last, unknown = _new_last(row.last_paid_on, move)
         if unknown:
             last = exact_last(rk)
         updates.append({"i": row.id, "p": paid, "n": payments, "l": last})
-        out[rk] = (_settled(move, row.last_paid_on, last), last)
+        out[rk] = _settled(move, row.last_paid_on, last)
     if updates:
         conn.execute(
             table.update()
@@ -1134,9 +1108,7 @@ def _settled(move: _Move, before: Any, after: Any) -> _Move:
     return up
 
 
-def _move_scopes(
-    conn: Connection, rollups: dict[tuple[Any, ...], tuple[_Move, Any]]
-) -> dict[tuple[Any, ...], tuple[_Move, Any]]:
+def _move_scopes(conn: Connection, rollups: dict[tuple[Any, ...], _Move]) -> dict[tuple[Any, ...], _Move]:
     """Apply the rollups' moves to every scope above their region (payments cross no border)."""
     divs = sorted({rk[1] for rk in rollups})
     ancestors: dict[str, list[str]] = {}
@@ -1146,7 +1118,7 @@ def _move_scopes(
         ):
             ancestors.setdefault(desc, []).append(anc)
     moves: dict[tuple[Any, ...], _Move] = {}
-    for (fy, div, fund, dim, key), (move, _last) in rollups.items():
+    for (fy, div, fund, dim, key), move in rollups.items():
         if dim not in SCOPE_DIMS:
             continue
         for scope in ancestors.get(div, []):
@@ -1175,31 +1147,24 @@ def _move_scopes(
                 stored[tuple(row[1:6])] = row
     inside = aliased(RegionClosure)
 
-    def matching(sk: tuple[Any, ...]) -> Any:
+    def rollups_of(sk: tuple[Any, ...], *, own: bool) -> ColumnElement[bool]:
+        """The rollup rows under a scope row: its regions' own (``own``), or also transfers into them."""
         fy, scope, fund, dim, key = sk
         below = select(inside.descendant).where(inside.ancestor == scope)
+        region = Rollup.mof_div_code.in_(below)
         return and_(
             Rollup.fiscal_year == fy,
             Rollup.dim == dim,
             Rollup.fund_type_code == fund,
             Rollup.dim_key.is_not_distinct_from(key),
-            or_(Rollup.mof_div_code.in_(below), Rollup.rec_div_code.in_(below)),
+            region if own else or_(region, Rollup.rec_div_code.in_(below)),
         )
 
     def exists(sk: tuple[Any, ...]) -> bool:
-        return conn.execute(select(literal(1)).where(matching(sk)).limit(1)).first() is not None
+        query = select(literal(1)).where(rollups_of(sk, own=False)).limit(1)
+        return conn.execute(query).first() is not None
 
     def exact_last(sk: tuple[Any, ...]) -> Any:
-        fy, scope, fund, dim, key = sk
-        below = select(inside.descendant).where(inside.ancestor == scope)
-        return conn.execute(
-            select(func.max(Rollup.last_paid_on)).where(
-                Rollup.fiscal_year == fy,
-                Rollup.dim == dim,
-                Rollup.fund_type_code == fund,
-                Rollup.dim_key.is_not_distinct_from(key),
-                Rollup.mof_div_code.in_(below),
-            )
-        ).scalar()
+        return conn.execute(select(func.max(Rollup.last_paid_on)).where(rollups_of(sk, own=True))).scalar()
 
     return _apply_moves(conn, ScopeRollup.__table__, moves, stored, exists, exact_last, rollup=False)  # type: ignore[arg-type]

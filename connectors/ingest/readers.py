@@ -150,7 +150,8 @@ def _records(reader: Any, header: list[str], encoding: str, offset: int) -> Iter
         yield start, values  # type: ignore[misc]
 
 
-def _text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
+    """A value read from a JSON or spreadsheet cell (or a database) in the feed's text form."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -214,7 +215,7 @@ class JsonlReader:
                 elif isinstance(value, dict | list):
                     values[pos] = orjson.dumps(value).decode()
                 else:
-                    values[pos] = _text(value)
+                    values[pos] = cell_text(value)
             yield line_no, values
 
     def close(self) -> None:
@@ -242,7 +243,7 @@ class XlsxReader:
         for line_no, cells in enumerate(self._rows, start=2):
             if cells is None or all(c is None or c == "" for c in cells):
                 continue
-            values = [_text(c) for c in cells[:width]]
+            values = [cell_text(c) for c in cells[:width]]
             values.extend([None] * (width - len(values)))
             extra = [c for c in cells[width:] if c not in (None, "")]
             if extra:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 
 from connectors.ingest.batch import BatchError
 from connectors.ingest.loader import CHUNK, LoadReport, load_batch, monitor_after
@@ -175,8 +175,9 @@ class FilesSource(Source):
         error: str | None,
     ) -> None:
         """One stream's state after a sync: its rows, its bookmark (the last batch that fed it), its error."""
+        from connectors.sync.runner import save_state
+
         now = _now()
-        key = (SyncState.source == self.name) & (SyncState.stream == stream)
         values: dict[str, Any] = {"table_name": table, "last_attempt_at": now, "last_run_id": run_id}
         if error:
             values |= {"status": "failed", "last_error": error, "last_error_at": now}
@@ -185,16 +186,7 @@ class FilesSource(Source):
         if cursor is not None:
             values["cursor"] = cursor
         with engine.begin() as conn:
-            if conn.execute(select(SyncState.stream).where(key)).first() is None:
-                conn.execute(
-                    insert(SyncState).values(
-                        source=self.name, stream=stream, rows_total=rows, **{"rows_last": 0, **values}
-                    )
-                )
-            else:
-                conn.execute(
-                    update(SyncState).where(key).values(rows_total=SyncState.rows_total + rows, **values)
-                )
+            save_state(conn, self.name, stream, rows=rows, **values)
 
 
 def _as_json(report: LoadReport) -> dict[str, Any]:

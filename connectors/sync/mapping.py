@@ -18,11 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.ingest.readers import BadLine, normalise_name
+from connectors.ingest.readers import BadLine, cell_text, normalise_name
 from schema.feed import FeedTable
 
 
@@ -36,16 +35,6 @@ class BadRecord(ValueError):
 
 def _text(value: Any) -> str | None:
     """A source value in the feed's text form; exact for decimals, never through a float."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, Decimal):
         return _decimal_text(value)
     if isinstance(value, float):
@@ -56,7 +45,7 @@ def _text(value: Any) -> str | None:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             return value.decode("gb18030", "replace")
-    return str(value)
+    return cell_text(value)
 
 
 def _decimal_text(value: Decimal) -> str:

@@ -38,7 +38,7 @@ from connectors.ingest.loader import (
     save_table_report,
     settle_earlier,
 )
-from connectors.ingest.merge import CAPTURED, Counts, TableWriter, existing_values
+from connectors.ingest.merge import CAPTURED, DELTA_COLUMNS, Counts, TableWriter, existing_values
 from connectors.ingest.postload import after_load
 from connectors.ingest.readers import BadLine
 from connectors.ingest.rows import RowParser
@@ -180,47 +180,48 @@ def _state_key(source: Source, stream: Stream) -> Any:
     return (SyncState.source == source.name) & (SyncState.stream == stream.name)
 
 
+def save_state(conn: Connection, source: str, stream: str, *, rows: int = 0, **values: Any) -> str | None:
+    """Write a stream's state (created at the first sync), ``rows`` added to its total; returns the
+    bookmark it held."""
+    key = (SyncState.source == source) & (SyncState.stream == stream)
+    state = conn.execute(select(SyncState.cursor).where(key)).first()
+    if state is None:
+        values = {"rows_last": 0, **values}
+        conn.execute(insert(SyncState).values(source=source, stream=stream, rows_total=rows, **values))
+        return None
+    conn.execute(update(SyncState).where(key).values(rows_total=SyncState.rows_total + rows, **values))
+    return state.cursor
+
+
 def _begin_stream(engine: Engine, source: Source, stream: Stream, run_id: int) -> str | None:
     """Mark the stream running; returns its bookmark."""
     with engine.begin() as conn:
-        state = conn.execute(select(SyncState.cursor).where(_state_key(source, stream))).first()
-        values = {
-            "status": "running",
-            "last_run_id": run_id,
-            "last_attempt_at": now_utc(),
-            "table_name": stream.table,
-        }
-        if state is None:
-            conn.execute(
-                insert(SyncState).values(
-                    source=source.name, stream=stream.name, rows_last=0, rows_total=0, **values
-                )
-            )
-            return None
-        conn.execute(update(SyncState).where(_state_key(source, stream)).values(**values))
-        return state.cursor
+        return save_state(
+            conn,
+            source.name,
+            stream.name,
+            status="running",
+            last_run_id=run_id,
+            last_attempt_at=now_utc(),
+            table_name=stream.table,
+        )
 
 
 def _record_failure(engine: Engine, source: Source, stream: Stream, run_id: int, error: str) -> None:
     log.error("sync %s/%s failed: %s", source.name, stream.name, error)
+    now = now_utc()
     with engine.begin() as conn:
-        exists = conn.execute(select(SyncState.stream).where(_state_key(source, stream))).first()
-        values = {
-            "status": "failed",
-            "last_run_id": run_id,
-            "last_attempt_at": now_utc(),
-            "last_error": error,
-            "last_error_at": now_utc(),
-            "table_name": stream.table,
-        }
-        if exists is None:
-            conn.execute(
-                insert(SyncState).values(
-                    source=source.name, stream=stream.name, rows_last=0, rows_total=0, **values
-                )
-            )
-        else:
-            conn.execute(update(SyncState).where(_state_key(source, stream)).values(**values))
+        save_state(
+            conn,
+            source.name,
+            stream.name,
+            status="failed",
+            last_run_id=run_id,
+            last_attempt_at=now,
+            last_error=error,
+            last_error_at=now,
+            table_name=stream.table,
+        )
 
 
 def _sync_stream(
@@ -357,21 +358,12 @@ def store_deltas(conn: Connection, writer: TableWriter, run_id: int) -> None:
     writer.captured = []
 
 
-# PaymentChange's columns in merge.DELTA_COLUMNS order
-PAYMENT_CHANGE_COLUMNS = (
-    "pay_cert_id",
-    "payee_key",
-    "fiscal_year",
-    "mof_div_code",
-    "fund_type_code",
-    "agency_code",
-    "pro_code",
-    "bgt_id",
-    "exp_func_code",
-    "gov_eco_code",
-    "dep_eco_code",
-    "vou_date",
-    "paid_fen",
+# PaymentChange's columns, in merge.DELTA_COLUMNS order (the summaries' names for three of them)
+PAYMENT_CHANGE_COLUMNS = tuple(
+    {"gov_bgt_eco_code": "gov_eco_code", "dep_bgt_eco_code": "dep_eco_code", "pay_amt_fen": "paid_fen"}.get(
+        c, c
+    )
+    for c in DELTA_COLUMNS
 )
 
 
