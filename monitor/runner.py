@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, text, tuple_, update
 
+from connectors.delivery.events import WARNING_RAISED, Event
+from connectors.delivery.outbox import enqueue
 from connectors.ingest.convert import format_amount
 from monitor.calendar import ensure_calendar
 from monitor.config import MonitorSettings, RuleConfig, load_config
@@ -325,6 +327,8 @@ def write_findings(conn: Connection, run_id: int, findings: list[Finding], now: 
         )
         objects = [row for f in part for row in _object_rows(ids[f.dedup_key], f)]
         conn.execute(insert(WarningObject), objects)
+        # the feedback loop's outbox, in this same transaction: a raised warning is told to its channels
+        enqueue(conn, [raised_event(ids[f.dedup_key], f, now) for f in part])
     changed = [
         (existing[k][0], f)
         for k, f in by_key.items()
@@ -349,6 +353,30 @@ def write_findings(conn: Connection, run_id: int, findings: list[Finding], now: 
     for part in _chunks(seen):
         conn.execute(update(Warning).where(Warning.id.in_(part)).values(run_id=run_id))
     return len(fresh)
+
+
+def raised_event(warning_id: int, f: Finding, now: datetime) -> Event:
+    """The ``warning.raised`` event of a new warning, for the finance bureau that must answer it. Its
+    message stays out: it may name a subsidy recipient, and channels carry no personal data."""
+    return Event(
+        type=WARNING_RAISED,
+        region=f.mof_div_code,
+        level=f.level.value,
+        occurred_at=now,
+        data={
+            "warning_id": warning_id,
+            "rule_code": f.rule.code,
+            "rule_name": f.rule.name,
+            "rule_group": f.rule.group,
+            "object_type": f.object_type,
+            "object_id": f.object_id,
+            "fiscal_year": f.fiscal_year,
+            "agency_code": f.agency_code,
+            "amount": format_amount(f.amount_fen),
+            "occurred_on": f.occurred_on.isoformat(),
+            "link": f"/v1/warnings/{warning_id}",
+        },
+    )
 
 
 def _object_rows(warning_id: int, f: Finding) -> list[dict[str, Any]]:

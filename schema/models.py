@@ -15,6 +15,7 @@ from schema.derived import (
     Rollup,
     ScopeRollup,
 )
+from schema.feedback import CallbackReceipt, ChannelState, DeadLetter, Inquiry, InquiryStep, Outbox
 from schema.loading import LoadRun, LoadTableReport, Quarantine
 from schema.monitor import MonitorRun, Warning, WarningObject, WarningStep, WhitelistEntry, WorkCalendar
 from schema.org import Account, Agency, MofDep, MofDiv, Project, RegionClosure
@@ -84,4 +85,10 @@ __all__ = [
     "SyncState",
     "PaymentChange",
     "PayeeChange",
+    "Inquiry",
+    "InquiryStep",
+    "Outbox",
+    "DeadLetter",
+    "ChannelState",
+    "CallbackReceipt",
 ]

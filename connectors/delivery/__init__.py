@@ -1,0 +1,1 @@
+"""Delivery of the feedback loop's events: the transactional outbox, its dispatcher and the dead letters."""

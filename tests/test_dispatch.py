@@ -1,0 +1,275 @@
+"""The outbox and its dispatcher, on both engines: fan-out by subscription in the writer's transaction,
+delivery in order, retries with backoff, dead letters, a 410 disabling a channel, leases taken over after
+a dispatcher dies. The channels here are scripted in-process; tests/test_delivery.py runs the real ones."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import orjson
+import pytest
+from sqlalchemy import Engine, func, select
+
+from connectors.channels.base import Channel, Message, Outcome, Result
+from connectors.delivery.config import FeedbackConfig, FeedbackSettings, Subscription
+from connectors.delivery.dispatcher import Dispatcher, backoff, retry_dead, set_channel_state
+from connectors.delivery.events import INQUIRY_ANSWERED, INQUIRY_RAISED, WARNING_RAISED, Event
+from connectors.delivery.outbox import enqueue
+from schema.db import write_transaction
+from schema.feedback import ChannelState, DeadLetter, Outbox
+
+T0 = datetime(2030, 3, 2, 8, 0, 0)  # after every event the tests enqueue (stamped with the real clock)
+
+
+class Scripted(Channel):
+    """A channel whose answer to the n-th attempt of a message is ``script(message, n)``."""
+
+    kind = "scripted"
+
+    def __init__(self, name: str, script: Callable[[Message, int], Outcome] | None = None) -> None:
+        super().__init__(name)
+        self.script = script or (lambda _m, _n: Outcome(Result.delivered))
+        self.attempts: Counter[str] = Counter()
+        self.delivered: list[str] = []
+
+    @classmethod
+    def from_config(cls, name: str, cfg: dict[str, object]) -> Channel:
+        return cls(name)
+
+    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+        out = []
+        for m in messages:
+            self.attempts[m.id] += 1
+            o = self.script(m, self.attempts[m.id])
+            if o.result is Result.delivered:
+                self.delivered.append(m.id)
+            out.append(o)
+        return out
+
+
+def config(*subs: Subscription, channels: Sequence[str] = ("a", "b")) -> FeedbackConfig:
+    return FeedbackConfig(channels={c: {"type": "fake"} for c in channels}, subscriptions=subs)
+
+
+EVERYTHING = Subscription("a", frozenset({"inquiry.*", "warning.*"}))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def settings(**kw: int) -> FeedbackSettings:
+    values = {"max_attempts": 4, "backoff_base_ms": 1000, "backoff_max_s": 60, "batch": 50, "lease_s": 30}
+    values.update(kw)
+    return FeedbackSettings(**values)  # type: ignore[arg-type]
+
+
+def events(n: int, type_: str = INQUIRY_RAISED, region: str = "410100000", **kw: object) -> list[Event]:
+    return [Event(type=type_, region=region, data={"n": i}, **kw) for i in range(n)]  # type: ignore[arg-type]
+
+
+def put(engine: Engine, evs: Sequence[Event], cfg: FeedbackConfig) -> int:
+    with write_transaction(engine) as conn:
+        return enqueue(conn, evs, cfg)
+
+
+def statuses(engine: Engine) -> Counter[str]:
+    with engine.connect() as conn:
+        found = Counter(dict(conn.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()))
+        found["dead"] = conn.execute(select(func.count()).select_from(DeadLetter)).scalar_one()
+    return found
+
+
+def dispatcher(engine: Engine, cfg: FeedbackConfig, clock: Clock, **channels: Channel) -> Dispatcher:
+    return Dispatcher(engine, cfg, settings(), clock=clock, seed=1, channels=dict(channels), worker="w1")
+
+
+# --- the outbox ---------------------------------------------------------------------------------------
+
+
+def test_enqueue_follows_the_subscriptions(engine: Engine) -> None:
+    cfg = config(
+        Subscription("a", frozenset({"inquiry.*"})),
+        Subscription("a", frozenset({INQUIRY_RAISED})),  # a second way to the same channel: sent once
+        Subscription("b", frozenset({WARNING_RAISED}), min_level="orange", bodies=frozenset({"finance"})),
+        Subscription("b", frozenset({INQUIRY_ANSWERED}), regions=("410200000",), bodies=frozenset({"audit"})),
+    )
+    evs = [
+        Event(type=INQUIRY_RAISED, region="410100000", data={}),  # a
+        Event(type=WARNING_RAISED, region="410100000", data={}, level="yellow"),  # below orange: none
+        Event(type=WARNING_RAISED, region="410100000", data={}, level="red"),  # b
+        Event(type=INQUIRY_ANSWERED, region="410200000", data={}, audience=frozenset({"audit"})),  # a, b
+        Event(type=INQUIRY_ANSWERED, region="410300000", data={}, audience=frozenset({"audit"})),  # a
+        Event(type=INQUIRY_ANSWERED, region="410200000", data={}, audience=frozenset({"congress"})),  # a
+    ]
+    assert put(engine, evs, cfg) == 6
+    with engine.connect() as conn:
+        rows = conn.execute(select(Outbox.event_id, Outbox.channel, Outbox.payload)).all()
+    got = {(evs.index(next(e for e in evs if e.id == r[0])), r[1]) for r in rows}
+    assert got == {(0, "a"), (2, "b"), (3, "a"), (3, "b"), (4, "a"), (5, "a")}
+    doc = orjson.loads(next(r[2] for r in rows if r[0] == evs[2].id))
+    assert doc["id"] == evs[2].id and doc["type"] == WARNING_RAISED and doc["level"] == "red"
+    assert doc["region"] == "410100000" and doc["audience"] == ["finance"]
+
+
+def test_a_rolled_back_transaction_leaves_no_event(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), write_transaction(engine) as conn:
+        enqueue(conn, events(3), config(EVERYTHING))
+        raise RuntimeError("the writer's own statement failed")
+    assert statuses(engine)["pending"] == 0
+
+
+def test_no_subscription_no_row(engine: Engine) -> None:
+    assert put(engine, events(3), config()) == 0
+
+
+# --- delivery -------------------------------------------------------------------------------------------
+
+
+def test_delivers_everything_in_order_once(engine: Engine) -> None:
+    cfg = config(EVERYTHING)
+    evs = events(120)
+    put(engine, evs, cfg)
+    ch = Scripted("a")
+    d = dispatcher(engine, cfg, Clock(), a=ch)
+    total = d.drain()
+    assert total.delivered == 120 and ch.delivered == [e.id for e in evs]
+    assert statuses(engine) == Counter({"delivered": 120, "dead": 0})
+    assert d.run_once().claimed == 0
+
+
+def test_a_failure_waits_then_succeeds(engine: Engine) -> None:
+    cfg = config(EVERYTHING)
+    put(engine, events(5), cfg)
+    clock = Clock()
+    ch = Scripted(
+        "a", lambda _m, n: Outcome(Result.retry, "503 from the receiver") if n < 3 else Outcome.ok()
+    )
+    d = dispatcher(engine, cfg, clock, a=ch)
+    assert d.run_once().retried == 5
+    assert d.run_once().claimed == 0  # not due yet
+    with engine.connect() as conn:
+        row = conn.execute(select(Outbox.__table__).limit(1)).one()
+    assert row.attempts == 1 and row.last_error == "503 from the receiver" and row.lease_until is None
+    assert T0 <= row.available_at <= T0 + timedelta(seconds=1)  # first retry: up to the base
+    clock.advance(1.01)
+    assert d.run_once().retried == 5
+    clock.advance(2.01)  # second retry: up to twice the base
+    assert d.run_once().delivered == 5
+    assert statuses(engine)["delivered"] == 5
+
+
+def test_dead_letters_after_max_attempts_and_retry_from_them(engine: Engine) -> None:
+    cfg = config(EVERYTHING)
+    put(engine, events(2), cfg)
+    clock = Clock()
+    broken = Scripted("a", lambda _m, _n: Outcome(Result.retry, "connection refused"))
+    d = dispatcher(engine, cfg, clock, a=broken)
+    for _ in range(4):
+        d.run_once()
+        clock.advance(120)
+    assert statuses(engine) == Counter({"dead": 2})
+    with engine.connect() as conn:
+        dead = conn.execute(select(DeadLetter.__table__)).all()
+    assert {x.attempts for x in dead} == {4}
+    assert all(
+        "connection refused" in (x.last_error or "") and "after 4 attempts" in (x.last_error or "")
+        for x in dead
+    )
+    with write_transaction(engine) as conn:
+        assert retry_dead(conn) == 2
+    ok = Scripted("a")
+    d2 = dispatcher(engine, cfg, clock, a=ok)
+    assert d2.drain().delivered == 2
+    assert sorted(ok.delivered) == sorted(x.event_id for x in dead)  # same idempotency keys
+    assert statuses(engine) == Counter({"delivered": 2, "dead": 0})
+
+
+def test_a_permanent_refusal_goes_straight_to_the_dead_letters(engine: Engine) -> None:
+    cfg = config(EVERYTHING)
+    evs = events(3)
+    put(engine, evs, cfg)
+    refuse = evs[1].id
+    ch = Scripted(
+        "a", lambda m, _n: Outcome(Result.failed, "400 bad request") if m.id == refuse else Outcome.ok()
+    )
+    dispatcher(engine, cfg, Clock(), a=ch).drain()
+    with engine.connect() as conn:
+        dead = conn.execute(select(DeadLetter.event_id, DeadLetter.last_error, DeadLetter.attempts)).all()
+    assert dead == [(refuse, "400 bad request", 1)]
+    assert statuses(engine)["delivered"] == 2
+
+
+def test_410_disables_the_channel_and_its_events_wait(engine: Engine) -> None:
+    cfg = config(EVERYTHING, Subscription("b", frozenset({"inquiry.*"})))
+    put(engine, events(3), cfg)
+    clock = Clock()
+    gone = Scripted("a", lambda _m, _n: Outcome(Result.gone, "410 Gone"))
+    other = Scripted("b")
+    d = dispatcher(engine, cfg, clock, a=gone, b=other)
+    r = d.drain()
+    assert r.disabled == ["a"] and len(other.delivered) == 3  # the other channel goes on
+    with engine.connect() as conn:
+        state = conn.execute(select(ChannelState.__table__)).one()
+        waiting = conn.execute(select(Outbox.attempts).where(Outbox.channel == "a")).scalars().all()
+    assert state.channel == "a" and state.disabled_at == T0 and state.reason == "410 Gone"
+    assert waiting == [0, 0, 0]  # not counted against the events, not dead
+    clock.advance(3600)
+    assert d.run_once().claimed == 0  # a disabled channel is not tried
+    with write_transaction(engine) as conn:
+        set_channel_state(conn, "a", None, None)
+    back = Scripted("a")
+    assert dispatcher(engine, cfg, clock, a=back).drain().delivered == 3
+    assert statuses(engine) == Counter({"delivered": 6, "dead": 0})
+
+
+def test_a_dead_dispatchers_lease_is_taken_over_and_its_late_record_changes_nothing(engine: Engine) -> None:
+    cfg = config(EVERYTHING)
+    put(engine, events(4), cfg)
+    clock = Clock()
+    first = Dispatcher(
+        engine, cfg, settings(lease_s=30), clock=clock, channels={"a": Scripted("a")}, worker="w1"
+    )
+    claimed = first.claim(clock())
+    results = first.deliver(claimed)  # delivered, then the dispatcher "dies" before recording
+    second_ch = Scripted("a")
+    second = Dispatcher(
+        engine, cfg, settings(lease_s=30), clock=clock, channels={"a": second_ch}, worker="w2"
+    )
+    assert second.run_once().claimed == 0  # still leased
+    clock.advance(31)
+    assert second.run_once().delivered == 4  # delivered again: at least once
+    from connectors.delivery.dispatcher import Round
+
+    first.record(results, clock(), Round())  # the late record: the rows are w2's now
+    with engine.connect() as conn:
+        rows = conn.execute(select(Outbox.status, Outbox.leased_by, Outbox.attempts)).all()
+    assert rows == [("delivered", "w2", 2)] * 4
+
+
+def test_backoff_is_full_jitter_under_a_doubling_ceiling() -> None:
+    s = settings(backoff_base_ms=500, backoff_max_s=30)
+    rng = random.Random(3)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (40, 30.0)]:
+        delays = [backoff(attempt, s, None, rng) for _ in range(400)]
+        assert 0 <= min(delays) and max(delays) <= ceiling
+        assert max(delays) > ceiling * 0.8 and min(delays) < ceiling * 0.2  # spread, not fixed
+    assert all(backoff(1, s, 12.0, rng) >= 12.0 for _ in range(50))  # Retry-After is honoured
+    assert backoff(1, s, 10_000, rng) == 30  # but not beyond the longest delay
+
+
+def test_an_unconfigured_channel_keeps_its_events(engine: Engine) -> None:
+    put(engine, events(2), config(Subscription("b", frozenset({"inquiry.*"}))))
+    d = dispatcher(engine, config(EVERYTHING, channels=("a",)), Clock(), a=Scripted("a"))
+    assert d.drain().claimed == 0
+    assert statuses(engine)["pending"] == 2
