@@ -17,7 +17,7 @@ demo: $(STAMP)  ## generate a demo province, load it, serve the API (http://127.
 	$(BIN)/oversight demo
 
 test: $(STAMP)  ## the test suite on SQLite and on PostgreSQL (skipped, and named, where not running)
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## benchmarks under bench/; figures go to bench/RESULTS.md
 	$(BIN)/python -m bench.run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import graphql, load, monitor, queries, security, sync
+from bench import feedback, graphql, load, monitor, queries, security, sync
 
 BENCHMARKS = {
     "load": load.main,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "security": security.main,
     "monitor": monitor.main,
     "sync": sync.main,
+    "feedback": feedback.main,
 }
 
 
