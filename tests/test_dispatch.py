@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -262,7 +263,7 @@ def test_backoff_is_full_jitter_under_a_doubling_ceiling() -> None:
     rng = random.Random(3)
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (40, 30.0)]:
         delays = [backoff(attempt, s, None, rng) for _ in range(400)]
-        assert 0 <= min(delays) and max(delays) <= ceiling
+        assert min(delays) >= 0 and max(delays) <= ceiling
         assert max(delays) > ceiling * 0.8 and min(delays) < ceiling * 0.2  # spread, not fixed
     assert all(backoff(1, s, 12.0, rng) >= 12.0 for _ in range(50))  # Retry-After is honoured
     assert backoff(1, s, 10_000, rng) == 30  # but not beyond the longest delay
@@ -273,3 +274,41 @@ def test_an_unconfigured_channel_keeps_its_events(engine: Engine) -> None:
     d = dispatcher(engine, config(EVERYTHING, channels=("a",)), Clock(), a=Scripted("a"))
     assert d.drain().claimed == 0
     assert statuses(engine)["pending"] == 2
+
+
+# --- the rule engine writes its new warnings to the outbox ---------------------------------------------
+
+
+def test_a_new_warning_is_an_event_in_its_own_transaction(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.rules import BY_CODE
+    from schema.monitor import Warning
+    from tests.factories import indicator, payment
+    from tests.monitor_kit import load, run
+
+    level = BY_CODE["USE-01"].level.value
+    cfg = config(Subscription("a", frozenset({WARNING_RAISED}), regions=("410100000",)))
+    monkeypatch.setattr("connectors.delivery.outbox.current_config", lambda: cfg)
+    load(
+        engine,
+        tmp_path,
+        ba_bgt_info=[indicator("B1", "900000.00")],
+        pay_voucher=[
+            payment("P1", "50000.01", set_mode_code="2"),
+            payment("P2", "100.00", set_mode_code="2"),
+        ],
+    )
+    run(engine, "USE-01")
+    with engine.connect() as conn:
+        raised = conn.execute(select(Warning.__table__)).all()  # the load's own run raised some too
+        rows = conn.execute(select(Outbox.__table__)).all()
+    assert len(rows) == len(raised) >= 2  # one event per new warning
+    warning = next(w for w in raised if w.rule_code == "USE-01" and w.object_id == "P1")
+    doc = next(d for d in (orjson.loads(r.payload) for r in rows) if d["data"]["warning_id"] == warning.id)
+    assert doc["type"] == WARNING_RAISED and doc["level"] == level and doc["region"] == warning.mof_div_code
+    assert doc["data"]["amount"] == "50000.01" and doc["data"]["rule_code"] == "USE-01"
+    assert doc["data"]["link"] == f"/v1/warnings/{warning.id}" and "message" not in doc["data"]
+    run(engine, "USE-01")  # found again: not raised again, no second event
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Outbox)).scalar_one() == len(rows)
