@@ -12,12 +12,14 @@ from api.analysis.routes import router as analysis_router
 from api.audit.routes import router as audit_router
 from api.audit_trail import AuditTrail, GroupCommit
 from api.cache import CacheSettings, ResponseCache
+from api.channels.routes import router as channels_router
 from api.deps import authorize
 from api.funds.routes import router as funds_router
 from api.graphql.schema import GraphQLSettings, graphql_router
 from api.guard import Guard, Verifier
 from api.health import router as health_router
 from api.indicators.routes import router as indicators_router
+from api.inquiries.routes import router as inquiries_router
 from api.orgs.routes import router as orgs_router
 from api.payees.routes import router as payees_router
 from api.payments.routes import router as payments_router
@@ -46,9 +48,9 @@ def create_app(
     ``verifier`` (default: the ``OVERSIGHT_AUTH_`` issuer); budgets from ``limits`` (default: the
     ``OVERSIGHT_RATELIMIT_`` settings); every request recorded by ``audit`` (default: the
     ``OVERSIGHT_AUDIT_`` settings, which need the signing key ``oversight audit init`` makes). Warning
-    lifecycle steps, the one write a caller can make, go through ``writer`` (default: ``engine`` when one
-    is given, else a writable engine on ``OVERSIGHT_DATABASE_URL``); every other route reads through
-    ``engine``."""
+    lifecycle steps and inquiries (询问函), the writes a caller can make, go through ``writer``
+    (default: ``engine`` when one is given, else a writable engine on ``OVERSIGHT_DATABASE_URL``); every
+    other route reads through ``engine``."""
     from schema.db import make_engine, reader_engine
     from security.tokens import AuthSettings, TokenVerifier
 
@@ -79,6 +81,8 @@ def create_app(
     app.include_router(reference_router)
     app.include_router(audit_router)
     app.include_router(warnings_router)
+    app.include_router(inquiries_router)
+    app.include_router(channels_router)
     app.include_router(graphql_router(graphql))
     return app
 

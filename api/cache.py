@@ -32,7 +32,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # answers that show the clock (sources' lag, time progress, overdue warnings), the audit log, or the
 # warnings ledger and rule configuration, which change without a load (lifecycle steps, monitor runs)
-UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit", "/v1/warnings", "/v1/rules")
+UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit", "/v1/warnings", "/v1/rules", "/v1/inquiries")
 MAX_BODY = 512 * 1024  # larger answers are not kept
 
 

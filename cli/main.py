@@ -11,6 +11,7 @@ from rich.console import Console
 
 from cli.audit import audit_app
 from cli.auth import keys_app, token_command
+from cli.feedback import channels_app, dispatch_command, outbox_app
 from cli.loading import load_command, quarantine_command, runs_command
 from cli.rules import rules_app, whitelist_app
 from cli.serving import demo_command, serve_command
@@ -23,6 +24,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
 app.add_typer(whitelist_app, name="whitelist")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(channels_app, name="channels")
 console = Console()
 
 
@@ -114,6 +117,7 @@ app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 app.command("token")(token_command)
 app.command("sync")(sync_command)
+app.command("dispatch")(dispatch_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -16,6 +16,9 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (the service is stateless).")] = 1,
+    dispatch: Annotated[
+        bool, typer.Option(help="Also deliver the outbox to the feedback channels (a dispatcher thread).")
+    ] = False,
 ) -> None:
     """Serve the oversight API (REST under /v1, GraphQL at /graphql, docs at /docs, health at /healthz)."""
     import uvicorn
@@ -31,6 +34,12 @@ def serve_command(
         raise typer.Exit(2)
 
     console.print(f"serving on [bold]http://{host}:{port}[/] (docs: http://{host}:{port}/docs)")
+    stop = None
+    if dispatch:
+        from cli.feedback import start_dispatcher_thread
+
+        stop = start_dispatcher_thread()
+        console.print("delivering the outbox to the configured channels (oversight outbox shows it)")
     uvicorn.run(
         "api.app:served_app",
         factory=True,
@@ -40,6 +49,8 @@ def serve_command(
         log_level="info",
         access_log=False,
     )
+    if stop is not None:
+        stop.set()
 
 
 def demo_keys(region: str = "410000000") -> str:

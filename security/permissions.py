@@ -11,13 +11,16 @@ data of their own jurisdiction; ``admin`` runs the service (health, sources) and
 
 from __future__ import annotations
 
+import re
+
 from security.principal import Body
 
 PUBLIC: frozenset[Body] = frozenset()  # an empty set: no token needed
 READERS = frozenset({Body.congress, Body.audit, Body.discipline, Body.finance})
 OPERATORS = READERS | {Body.admin}
 AUDITORS = frozenset({Body.audit_admin})
-FINANCE = frozenset({Body.finance})  # answers warnings (预警处置), for its own region only
+FINANCE = frozenset({Body.finance})  # answers warnings (预警处置) and inquiries, for its own region only
+ASKERS = frozenset({Body.congress, Body.audit, Body.discipline})  # raise inquiries (询问函), accept, return
 
 OPERATIONS: dict[str, frozenset[Body]] = {
     # the service itself
@@ -54,6 +57,16 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "GET /v1/warnings/escalations": READERS,
     "GET /v1/warnings/{id}": READERS,
     "POST /v1/warnings/{id}/transitions": FINANCE,
+    # inquiries (询问函): oversight bodies ask, accept or return; finance answers
+    "GET /v1/inquiries": READERS,
+    "POST /v1/inquiries": ASKERS,
+    "GET /v1/inquiries/{id}": READERS,
+    "POST /v1/inquiries/{id}/answer": FINANCE,
+    "POST /v1/inquiries/{id}/accept": ASKERS,
+    "POST /v1/inquiries/{id}/return": ASKERS,
+    # signed callbacks from a channel (an answer, a warning's step): no bearer token, the signature
+    # of the channel's secret authenticates them (api/channels/service.py)
+    "POST /v1/channels/{name}/callback": PUBLIC,
     # the audit log
     "GET /v1/audit": AUDITORS,
     # GraphQL: the endpoint admits every body that may call any root field; each root field is checked
@@ -80,6 +93,12 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "graphql:warningStats": READERS,
     "graphql:warningEscalations": READERS,
     "graphql:transitionWarning": FINANCE,
+    "graphql:inquiries": READERS,
+    "graphql:inquiry": READERS,
+    "graphql:raiseInquiry": ASKERS,
+    "graphql:answerInquiry": FINANCE,
+    "graphql:acceptInquiry": ASKERS,
+    "graphql:returnInquiry": ASKERS,
     "graphql:sources": OPERATORS,
     "graphql:__typename": OPERATORS,
     "graphql:__schema": OPERATORS,  # introspection, where the setting turns it on
@@ -87,11 +106,18 @@ OPERATIONS: dict[str, frozenset[Body]] = {
 }
 
 PUBLIC_OPERATIONS = frozenset(op for op, bodies in OPERATIONS.items() if not bodies and " " in op)
+# a public route with path parameters matches its requests by pattern (a parameter: one path segment)
+_PUBLIC_PATTERNS = tuple(
+    re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(op)) + "$")
+    for op in PUBLIC_OPERATIONS
+    if "{" in op
+)
 
 
 def is_public(method: str, path: str) -> bool:
     """Whether a request may come without a token (HEAD goes as GET)."""
-    return f"{'GET' if method == 'HEAD' else method} {path}" in PUBLIC_OPERATIONS
+    operation = f"{'GET' if method == 'HEAD' else method} {path}"
+    return operation in PUBLIC_OPERATIONS or any(p.match(operation) for p in _PUBLIC_PATTERNS)
 
 
 def allowed(operation: str, body: Body | None) -> bool:

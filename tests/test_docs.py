@@ -10,6 +10,7 @@ import typer.main
 from api.cache import CacheSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
+from connectors.delivery.config import FeedbackSettings
 from connectors.sync.config import SyncSettings
 from monitor.config import MonitorSettings
 from schema.db import DatabaseSettings
@@ -28,6 +29,7 @@ SETTINGS = [
     AuditSettings,
     MonitorSettings,
     SyncSettings,
+    FeedbackSettings,
 ]
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

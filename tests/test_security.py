@@ -81,6 +81,13 @@ def clients(demo_engine: Engine) -> Iterator[dict[Body, TestClient]]:
 # --- function-level authorisation --------------------------------------------------------------------
 
 GRAPHQL_FIELDS = {
+    "inquiries": "{ inquiries(first: 1) { totalCount } }",
+    "inquiry": "{ inquiry(id: 1) { id } }",
+    "raiseInquiry": 'mutation { raiseInquiry(input: {objectType: payment, objectId: "x", subject: "s", '
+    'question: "q"}) { id } }',
+    "answerInquiry": 'mutation { answerInquiry(id: 1, answer: "x") { id } }',
+    "acceptInquiry": "mutation { acceptInquiry(id: 1) { id } }",
+    "returnInquiry": 'mutation { returnInquiry(id: 1, comment: "x") { id } }',
     "summary": "{ summary { scope { year } } }",
     "drilldown": "{ drilldown(by: fund_type) { total { paid } } }",
     "regions": "{ regions(first: 1) { totalCount } }",

@@ -14,6 +14,7 @@ from api.analysis.dimensions import Dim
 from api.errors import BadParameter, NotFound
 from api.funds import service as funds
 from api.graphql.context import Context
+from api.graphql.inquiries import Inquiry, InquiryFilter, list_inquiries, one_inquiry
 from api.graphql.monitoring import (
     Rule,
     Warning,
@@ -418,3 +419,19 @@ class Query:
             monitoring.warning_escalations, _text("month", month, 7), _region(region)
         )
         return WarningEscalations.of(found)
+
+    # --- inquiries (询问函) ------------------------------------------------------------------------------
+
+    @strawberry.field(
+        description="Inquiries (询问函) the caller may see: filters, cursor pages, newest first"
+    )
+    async def inquiries(
+        self, info: Ctx, filter: InquiryFilter | None = None, first: First = 50, after: After = None
+    ) -> Connection[Inquiry]:
+        return await list_inquiries(info, filter, first, after)
+
+    @strawberry.field(
+        description="One inquiry with its history (null when absent or not the caller's to see)"
+    )
+    async def inquiry(self, info: Ctx, id: int) -> Inquiry | None:
+        return await one_inquiry(info, id)

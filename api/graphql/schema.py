@@ -31,15 +31,19 @@ from strawberry.extensions import (
 )
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from api.deps import get_principal, get_scope_or_nowhere, get_session
 from api.errors import ProblemError
 from api.graphql.context import Context
 from api.graphql.cost import Authorize, CostLimit
-from api.graphql.monitoring import Mutation
+from api.graphql.inquiries import InquiryMutation
+from api.graphql.monitoring import Mutation as MonitoringMutation
 from api.graphql.query import Query
 from api.graphql.scalars import MONEY, Money
 from security.scope import Scope
+
+Mutation = merge_types("Mutation", (MonitoringMutation, InquiryMutation))
 
 
 class GraphQLSettings(BaseSettings):

@@ -1,0 +1,242 @@
+"""Inbound callbacks: answers that come back through a channel (``POST /v1/channels/{name}/callback``).
+
+A finance bureau's office system answers an inquiry, or takes a step on a warning, by calling back the
+webhook channel it receives events on. The call carries no bearer token: it is signed the Standard
+Webhooks way with the channel's secret (either one while a secret is rotated) over its id, timestamp and
+body, and the timestamp must be within five minutes. The channel's ``callback_region`` says whose finance
+bureau it speaks for: it acts as that region's finance body, so it can answer that region's own inquiries
+and warnings and no other (one outside the region answers like a missing one).
+
+Each callback is applied once: its ``webhook-id`` is stored with the answer in the transaction that applies
+it (:class:`schema.feedback.CallbackReceipt`), and a replay gets the same answer back
+(``idempotent-replayed: true``) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from api.errors import ProblemError
+from api.inquiries import lifecycle as inquiries
+from api.inquiries.service import InquiryAttachment
+from connectors.channels.signing import SignatureError, verify
+from connectors.delivery.config import FeedbackConfig
+from connectors.delivery.events import utcnow
+from monitor import lifecycle as warnings
+from schema.db import write_transaction
+from schema.feedback import CallbackReceipt, Inquiry
+from schema.monitor import Warning
+from security.scope import Scope
+
+MAX_BODY = 64 * 1024
+
+
+class CallbackActor(BaseModel):
+    sub: str = Field(min_length=1, max_length=200, description="the person at the finance bureau")
+    org: str | None = Field(default=None, max_length=200, description="their organisation")
+
+
+class InquiryAnswer(BaseModel):
+    """An answer to an inquiry (询问函答复)."""
+
+    type: Literal["inquiry.answer"]
+    inquiry_id: int = Field(ge=1, le=2**31 - 1)
+    answer: str = Field(min_length=1, max_length=8000)
+    attachments: list[InquiryAttachment] = Field(default_factory=list, max_length=20)
+    actor: CallbackActor
+
+
+class WarningStepIn(BaseModel):
+    """A lifecycle step on a warning (预警处置)."""
+
+    type: Literal["warning.transition"]
+    warning_id: int = Field(ge=1, le=2**31 - 1)
+    action: str = Field(max_length=40, description="verify, start_rectification or complete_rectification")
+    verdict: str | None = Field(default=None, max_length=40)
+    comment: str = Field(max_length=4000)
+    actor: CallbackActor
+
+
+class Callback(BaseModel):
+    body: Annotated[InquiryAnswer | WarningStepIn, Field(discriminator="type")]
+
+
+class Answer(BaseModel):
+    status: int
+    document: dict[str, Any]
+    replayed: bool = False
+
+
+class CallbackRefused(ProblemError):
+    """A callback that is not signed right (401) or that names no channel taking callbacks (404)."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> Answer:
+    return Answer(
+        status=status,
+        document={"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
+    )
+
+
+def _parse(body: bytes) -> InquiryAnswer | WarningStepIn | Answer:
+    try:
+        return Callback.model_validate({"body": orjson.loads(body)}).body
+    except orjson.JSONDecodeError as exc:
+        return _problem(422, "Invalid request", f"body: not JSON ({exc})")
+    except ValidationError as exc:
+        errors = [
+            {"parameter": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
+        return _problem(422, "Invalid request", detail, errors=errors)
+
+
+def _apply(conn: Any, channel: str, region: str, call: InquiryAnswer | WarningStepIn) -> Answer:
+    """Apply inside ``conn``'s transaction, as the finance bureau of ``region``."""
+    scope = Scope(region=region)
+    sub = f"{channel}:{call.actor.sub}"
+    if isinstance(call, InquiryAnswer):
+        visible = conn.execute(
+            select(Inquiry.id).where(Inquiry.id == call.inquiry_id, scope.regions(Inquiry.mof_div_code))
+        ).scalar()
+        if visible is None:
+            return _problem(404, "Not found", f"no inquiry {call.inquiry_id}")
+        actor = inquiries.Actor(sub=sub, body="finance", region=region, org=call.actor.org)
+        step = inquiries.apply(
+            conn,
+            call.inquiry_id,
+            "answer",
+            actor=actor,
+            text=call.answer,
+            attachments=[a.model_dump(exclude_none=True) for a in call.attachments],
+            via=f"channel:{channel}",
+        )
+        return Answer(
+            status=200,
+            document={
+                "applied": call.type,
+                "inquiry_id": call.inquiry_id,
+                "status": step.to_status,
+                "step_id": step.step_id,
+            },
+        )
+    visible = conn.execute(
+        select(Warning.id).where(Warning.id == call.warning_id, scope.regions(Warning.mof_div_code))
+    ).scalar()
+    if visible is None:
+        return _problem(404, "Not found", f"no warning {call.warning_id}")
+    wactor = warnings.Actor(sub=sub, body="finance", region=region, org=call.actor.org)
+    wstep = warnings.apply(
+        conn, call.warning_id, call.action, actor=wactor, comment=call.comment, verdict=call.verdict
+    )
+    return Answer(
+        status=200,
+        document={
+            "applied": call.type,
+            "warning_id": call.warning_id,
+            "status": wstep.to_status.value,
+            "step_id": wstep.step_id,
+        },
+    )
+
+
+_DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (inquiries.NotPermitted, 403, "Forbidden"),
+    (warnings.NotPermitted, 403, "Forbidden"),
+    (inquiries.InvalidStep, 422, "Invalid request"),
+    (warnings.InvalidStep, 422, "Invalid request"),
+    (inquiries.IllegalStep, 409, "Conflict"),
+    (inquiries.ConcurrentStep, 409, "Conflict"),
+    (warnings.IllegalStep, 409, "Conflict"),
+    (warnings.ConcurrentStep, 409, "Conflict"),
+    (inquiries.InquiryMissing, 404, "Not found"),
+    (warnings.WarningMissing, 404, "Not found"),
+)
+
+
+def _replay(writer: Engine, channel: str, message_id: str) -> Answer | None:
+    with writer.connect() as conn:
+        row = conn.execute(
+            select(CallbackReceipt.status_code, CallbackReceipt.response).where(
+                CallbackReceipt.channel == channel, CallbackReceipt.message_id == message_id
+            )
+        ).first()
+    if row is None:
+        return None
+    return Answer(status=row[0], document=orjson.loads(row[1]), replayed=True)
+
+
+def _receipt(channel: str, message_id: str, answer: Answer) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "message_id": message_id,
+        "received_at": utcnow(),
+        "status_code": answer.status,
+        "response": orjson.dumps(answer.document).decode(),
+    }
+
+
+def handle(
+    writer: Engine, config: FeedbackConfig, channel: str, headers: dict[str, str], body: bytes
+) -> Answer:
+    """Verify, then apply once, a callback to ``channel``; the answer to give (and give again)."""
+    region = config.callback_region(channel)
+    if region is None:
+        raise CallbackRefused(404, "Not found", f"no channel {channel!r} takes callbacks")
+    if len(body) > MAX_BODY:
+        raise CallbackRefused(413, "Payload too large", f"body: at most {MAX_BODY} bytes")
+    secrets = [s for s in config.channels[channel].get("secrets", []) if s]
+    try:
+        message_id = verify(secrets, headers, body)
+    except SignatureError as exc:
+        raise CallbackRefused(401, "Unauthorized", f"signature: {exc}") from None
+    if len(message_id) > 255:
+        raise CallbackRefused(400, "Bad parameter", "webhook-id: at most 255 characters")
+    replayed = _replay(writer, channel, message_id)
+    if replayed is not None:
+        return replayed
+    call = _parse(body)
+    if isinstance(call, Answer):
+        answer = call
+    else:
+        try:
+            with write_transaction(writer) as conn:
+                answer = _apply(conn, channel, region, call)
+                if answer.status < 300:
+                    conn.execute(insert(CallbackReceipt).values(_receipt(channel, message_id, answer)))
+                    return answer
+        except IntegrityError:
+            # the same callback, applied by a concurrent request: its answer is the one
+            again = _replay(writer, channel, message_id)
+            if again is not None:
+                return again
+            raise
+        except Exception as exc:
+            for kind, status, title in _DOMAIN_ERRORS:
+                if isinstance(exc, kind):
+                    answer = _problem(status, title, str(exc))
+                    break
+            else:
+                raise
+    # a refusal is remembered too (in a transaction of its own: the step's rolled back), so that a replay
+    # of the same message gets the same answer rather than a different one once the state has moved on
+    try:
+        with write_transaction(writer) as conn:
+            conn.execute(insert(CallbackReceipt).values(_receipt(channel, message_id, answer)))
+    except IntegrityError:
+        again = _replay(writer, channel, message_id)
+        if again is not None:
+            return again
+        raise
+    return answer
