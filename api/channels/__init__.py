@@ -1,0 +1,1 @@
+"""Inbound callbacks from the feedback loop's channels."""
