@@ -25,6 +25,7 @@ from api.payees.routes import router as payees_router
 from api.payments.routes import router as payments_router
 from api.reference.routes import router as reference_router
 from api.regions.routes import router as regions_router
+from api.reports.routes import router as reports_router
 from api.responses import OrjsonResponse
 from api.warnings.routes import router as warnings_router
 from security.audit import AuditWriter
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(warnings_router)
     app.include_router(inquiries_router)
     app.include_router(channels_router)
+    app.include_router(reports_router)
     app.include_router(graphql_router(graphql))
     return app
 

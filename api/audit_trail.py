@@ -2,9 +2,14 @@
 
 The outermost middleware: it sees every REST call and GraphQL operation, including those the guard
 refuses (401, 429) and those that fail. It holds the answer back until the entry is written; if the log
-cannot take it, the caller gets 503 and no data. Entries of concurrent requests are written together
-(group commit): while one batch is being written, the next gathers, so a busy process writes one
-transaction per batch rather than one per request, and no request waits for more than the batch ahead.
+cannot take it, the caller gets 503 and no data. A streamed answer (any content type but JSON: an export's
+zip) is not held, which would buffer it whole: its entry is written when its status and headers arrive,
+before its first byte leaves, with no row count (the rows are not read here); if the log cannot take it,
+the caller gets 503 and the answer is stopped before its body is made.
+
+Entries of concurrent requests are written together (group commit): while one batch is being written,
+the next gathers, so a busy process writes one transaction per batch rather than one per request, and no
+request waits for more than the batch ahead.
 
 What an entry holds: time, principal (``sub``, ``body``, ``org``, ``region``), the operation (route
 template, or the GraphQL operation and its root fields), the parameters (query string, or GraphQL
@@ -97,19 +102,43 @@ class AuditTrail:
 
         start: Message | None = None
         chunks: list[bytes] = []
+        streaming = False
 
         async def holding(message: Message) -> None:
-            nonlocal start
+            nonlocal start, streaming
             if message["type"] == "http.response.start":
-                start = message
+                if not _streamed(message):
+                    start = message
+                    return
+                streaming = True
+                asked = b"".join(request_body) if graphql else None
+                entry = _entry(scope, arrived, started, int(message["status"]), b"", asked, message)
+                try:
+                    await self.commit.record(entry)
+                except Exception:  # noqa: BLE001 - no entry, no data
+                    log.exception("audit entry not written; the streamed answer is refused with 503")
+                    await _unavailable(scope, send)
+                    raise _Withheld from None
+                await send(_with_request_id(scope, message))
             elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                if streaming:
+                    await send(message)
+                else:
+                    chunks.append(message.get("body", b""))
 
         failed: BaseException | None = None
         try:
             await self.app(scope, reading, holding)
+        except _Withheld:
+            return
         except Exception as exc:  # noqa: BLE001 - recorded as a 500, then raised again below
+            if _withheld(exc):
+                return
             failed = exc
+        if streaming:  # its entry is written, its body sent (or cut short by ``failed``)
+            if failed is not None:
+                raise failed
+            return
         status = 500 if failed is not None or start is None else int(start["status"])
         body = b"".join(chunks)
         entry = _entry(
@@ -124,12 +153,37 @@ class AuditTrail:
         if failed is not None:
             raise failed
         assert start is not None
-        state = scope.get("state") or {}
-        headers = list(start.get("headers", []))
-        if state.get("request_id"):
-            headers.append((b"x-request-id", str(state["request_id"]).encode()))
-        await send({**start, "headers": headers})
+        await send(_with_request_id(scope, start))
         await send({"type": "http.response.body", "body": body})
+
+
+class _Withheld(Exception):
+    """A streamed answer refused because its audit entry could not be written: the 503 is sent, the
+    route's body is stopped before it is made."""
+
+
+def _withheld(exc: BaseException) -> bool:
+    """``exc`` is, or (from a task group) wraps only, :class:`_Withheld`."""
+    if isinstance(exc, _Withheld):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_withheld(e) for e in exc.exceptions)
+    return False
+
+
+def _streamed(start: Message) -> bool:
+    """An answer passed on as it comes rather than held: one with a content type that is not JSON (an
+    export's zip, the docs' HTML). JSON answers are held, to be counted."""
+    content_type = dict(start.get("headers", [])).get(b"content-type", b"")
+    return bool(content_type) and b"json" not in content_type
+
+
+def _with_request_id(scope: Scope, start: Message) -> Message:
+    state = scope.get("state") or {}
+    headers = list(start.get("headers", []))
+    if state.get("request_id"):
+        headers.append((b"x-request-id", str(state["request_id"]).encode()))
+    return {**start, "headers": headers}
 
 
 def _entry(

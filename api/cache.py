@@ -8,6 +8,10 @@ process ever answers from data older than the last finished load.
 
 The key holds the path, the query string and the caller's scope (:func:`scope_key`), never more than that:
 two callers with different jurisdictions never share an answer.
+
+Exports (``format=csv`` or ``xlsx``) pass by untouched: they are streamed, often large, and each is a new
+file with its own manifest. Any other answer is copied only while it could still be kept (JSON, at most
+``MAX_BODY`` bytes), so nothing streamed through is ever gathered whole.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from pydantic import Field
@@ -32,7 +37,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # answers that show the clock (sources' lag, time progress, overdue warnings), the audit log, or the
 # warnings ledger and rule configuration, which change without a load (lifecycle steps, monitor runs)
-UNCACHED = ("/v1/sources", "/v1/summary", "/v1/audit", "/v1/warnings", "/v1/rules", "/v1/inquiries")
+UNCACHED = (
+    "/v1/sources",
+    "/v1/summary",
+    "/v1/audit",
+    "/v1/warnings",
+    "/v1/rules",
+    "/v1/inquiries",
+    "/v1/reports",
+)
 MAX_BODY = 512 * 1024  # larger answers are not kept
 
 
@@ -83,6 +96,7 @@ class ResponseCache:
             or scope["method"] != "GET"
             or not path.startswith("/v1/")
             or path.startswith(UNCACHED)
+            or _export(scope.get("query_string", b""))
         ):
             await self.app(scope, receive, send)
             return
@@ -104,19 +118,38 @@ class ResponseCache:
             return
         started: Message = {}
         chunks: list[bytes] = []
+        keeping = True  # the answer could still be kept: JSON, within MAX_BODY so far
+        size = 0
 
         async def capture(message: Message) -> None:
+            nonlocal keeping, size
             if message["type"] == "http.response.start":
                 started.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                keeping = message.get("status") == 200 and b"json" in content_type
+            elif message["type"] == "http.response.body" and keeping:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > MAX_BODY:
+                    keeping = False
+                    chunks.clear()
+                else:
+                    chunks.append(body)
             await send(message)
 
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
-        if started.get("status") == 200 and len(body) <= MAX_BODY:
+        if keeping and started.get("status") == 200 and len(body) <= MAX_BODY:
             with self._lock:
                 if version == self._version_seen:
                     self._store[key] = (200, list(started.get("headers", [])), body)
                     while len(self._store) > self.entries:
                         self._store.popitem(last=False)
+
+
+def _export(query_string: bytes) -> bool:
+    """The request asks for an export (``format=csv`` or ``xlsx``)."""
+    if b"format" not in query_string:
+        return False
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return any(k == "format" and v != "json" for k, v in pairs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import feedback, graphql, load, monitor, queries, security, sync
+from bench import exports, feedback, graphql, load, monitor, queries, reports, security, sync
 
 BENCHMARKS = {
     "load": load.main,
@@ -14,6 +14,8 @@ BENCHMARKS = {
     "monitor": monitor.main,
     "sync": sync.main,
     "feedback": feedback.main,
+    "reports": reports.main,
+    "exports": exports.main,
 }
 
 

@@ -59,7 +59,7 @@ def dispatch_command(
     upgrade(engine)
     dispatcher = Dispatcher(engine, cfg)
     if once:
-        flagged = sweep_overdue(engine)
+        flagged = sweep_overdue(engine, config=cfg)
         total = dispatcher.drain()
         dispatcher.close()
         console.print(
@@ -84,7 +84,7 @@ def dispatch_command(
 
     console.print(f"dispatching to {', '.join(cfg.channels) or 'no channel'} (Ctrl-C stops)")
     try:
-        dispatcher.run(stop, on_round=report, sweep=lambda: sweep_overdue(engine))
+        dispatcher.run(stop, on_round=report, sweep=lambda: sweep_overdue(engine, config=cfg))
     except KeyboardInterrupt:
         stop.set()
 
@@ -102,7 +102,7 @@ def start_dispatcher_thread(config: Path | None = None) -> threading.Event:
     thread = threading.Thread(
         target=dispatcher.run,
         args=(stop,),
-        kwargs={"sweep": lambda: sweep_overdue(engine)},
+        kwargs={"sweep": lambda: sweep_overdue(engine, config=cfg)},
         name="oversight-dispatch",
         daemon=True,
     )

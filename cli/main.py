@@ -13,6 +13,7 @@ from cli.audit import audit_app
 from cli.auth import keys_app, token_command
 from cli.feedback import channels_app, dispatch_command, outbox_app
 from cli.loading import load_command, quarantine_command, runs_command
+from cli.report import report_command
 from cli.rules import rules_app, whitelist_app
 from cli.serving import demo_command, serve_command
 from cli.sync import sync_command
@@ -118,6 +119,7 @@ app.command("demo")(demo_command)
 app.command("token")(token_command)
 app.command("sync")(sync_command)
 app.command("dispatch")(dispatch_command)
+app.command("report")(report_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

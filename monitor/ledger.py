@@ -394,9 +394,8 @@ def list_warnings(
 ) -> tuple[list[WarningRow], bool]:
     """A page of warnings after the sort key ``after`` (see :func:`sort_key`), and whether more follow."""
     clock = clock or Clock.now()
-    field, descending = parse_sort(sort)
-    query = _rows_query(clock).where(*conditions(session, scope, f, clock))
-    keys: list[Any] = [Warning.id] if field is Sort.id else [SORT_COLUMNS[field], Warning.id]
+    field, _ = parse_sort(sort)
+    query, keys, descending = _listing(session, scope, f, sort, clock)
     if after is not None:
         after = _after(field, after)
         mark = tuple_(*keys) if len(keys) > 1 else keys[0]
@@ -405,6 +404,31 @@ def list_warnings(
     order = [k.desc() for k in keys] if descending else keys
     rows = session.execute(query.order_by(*order).limit(limit + 1)).all()
     return [_row(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _listing(
+    session: Session, scope: Scope, f: WarningFilter, sort: str | None, clock: Clock
+) -> tuple[Select[Any], list[Any], bool]:
+    """The rows of a filtered, scoped listing, the key columns of its order and whether they descend:
+    what a page and an export both read."""
+    field, descending = parse_sort(sort)
+    query = _rows_query(clock).where(*conditions(session, scope, f, clock))
+    keys: list[Any] = [Warning.id] if field is Sort.id else [SORT_COLUMNS[field], Warning.id]
+    return query, keys, descending
+
+
+def export_query(
+    session: Session, scope: Scope, f: WarningFilter, *, sort: str | None = None, clock: Clock | None = None
+) -> Select[Any]:
+    """Every warning of a listing, in its order, for an export to stream (each row: :func:`warning_row`).
+    Bad parameters raise here, before any row is read."""
+    query, keys, descending = _listing(session, scope, f, sort, clock or Clock.now())
+    return query.order_by(*(k.desc() for k in keys) if descending else keys)
+
+
+def warning_row(r: Any) -> WarningRow:
+    """A row of :func:`export_query` as the listing shows it."""
+    return _row(r)
 
 
 def _after(field: Sort, key: list[Any]) -> list[Any]:

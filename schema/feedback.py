@@ -101,6 +101,8 @@ class Outbox(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "channel", name="uq_outbox_event_channel"),
         Index("ix_outbox_due", "status", "available_at"),
+        # never reuse an id (SQLite would hand out the largest again once its row moved to the dead letters)
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -110,7 +112,8 @@ class DeadLetter(Base):
 
     __tablename__ = "outbox_dead"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the outbox row's id
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(Integer, nullable=False)  # the outbox row it was
     event_id: Mapped[str] = mapped_column(String(36), nullable=False)
     event_type: Mapped[str] = mapped_column(String(32), nullable=False)
     channel: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -233,7 +233,33 @@ def list_entries(
 ) -> AuditPage:
     """The log, newest first, keyset-paginated by sequence number (a page is stable while entries are
     appended: a cursor continues below the last entry seen)."""
-    f = filters or AuditFilters()
+    query = _entries(filters or AuditFilters())
+    after = decode_cursor(LISTING, cursor, 1)
+    if after is not None:
+        if not isinstance(after[0], int):
+            raise BadParameter("cursor", f"not a cursor of the {LISTING} listing")
+        query = query.where(AuditLog.seq < after[0])
+    limit = max(1, min(limit, MAX_LIMIT))
+    found = session.execute(query.order_by(AuditLog.seq.desc()).limit(limit + 1)).scalars().all()
+    rows = [_auditrow_of(r) for r in found[:limit]]
+    for row in rows:
+        row.at(encode_cursor(LISTING, [row.seq]))
+    return AuditPage(rows=rows, next_cursor=rows[-1].cursor if len(found) > limit else None)
+
+
+def export_query(filters: AuditFilters | None = None) -> Any:
+    """Every entry of the listing, newest first, for an export to stream (each row: :func:`audit_row`)."""
+    query = _entries(filters or AuditFilters()).with_only_columns(*AuditLog.__table__.columns)
+    return query.order_by(AuditLog.seq.desc())
+
+
+def audit_row(r: Any) -> AuditRow:
+    """A row of :func:`export_query` as the listing shows it."""
+    return _auditrow_of(r)
+
+
+def _entries(f: AuditFilters) -> Any:
+    """The entries passing the filters: what a page and an export both read."""
     query = select(AuditLog)
     for column, value in (
         (AuditLog.sub, f.sub),
@@ -248,20 +274,10 @@ def list_entries(
         query = query.where(AuditLog.time >= utc(f.since).replace(tzinfo=None))
     if f.until is not None:
         query = query.where(AuditLog.time < utc(f.until).replace(tzinfo=None))
-    after = decode_cursor(LISTING, cursor, 1)
-    if after is not None:
-        if not isinstance(after[0], int):
-            raise BadParameter("cursor", f"not a cursor of the {LISTING} listing")
-        query = query.where(AuditLog.seq < after[0])
-    limit = max(1, min(limit, MAX_LIMIT))
-    found = session.execute(query.order_by(AuditLog.seq.desc()).limit(limit + 1)).scalars().all()
-    rows = [_auditrow_of(r) for r in found[:limit]]
-    for row in rows:
-        row.at(encode_cursor(LISTING, [row.seq]))
-    return AuditPage(rows=rows, next_cursor=rows[-1].cursor if len(found) > limit else None)
+    return query
 
 
-def _auditrow_of(r: AuditLog) -> AuditRow:
+def _auditrow_of(r: Any) -> AuditRow:
     return AuditRow(
         seq=r.seq,
         time=utc(r.time),

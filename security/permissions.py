@@ -49,6 +49,7 @@ OPERATIONS: dict[str, frozenset[Body]] = {
     "GET /v1/agencies": READERS,
     "GET /v1/projects": READERS,
     "GET /v1/classifications/{scheme}": READERS,
+    "GET /v1/reports": READERS,  # the periodic oversight reports (weekly … annual), HTML, XLSX or JSON
     # dynamic monitoring: the rules, the warnings ledger, and its lifecycle (finance answers)
     "GET /v1/rules": READERS,
     "GET /v1/rules/{code}": READERS,

@@ -244,3 +244,50 @@ def test_a_channel_for_the_province_cannot_answer_for_a_city(
     r = post(world["client"], answer_body(world["inquiry"]["P1"]))
     assert r.status_code == 403, r.text  # in its subtree, but only the city's own finance bureau answers
     assert inquiry_state(engine, world["inquiry"]["P1"])[:2] == ("open", 1)
+
+
+def test_two_deliveries_of_one_callback_at_once_apply_it_once(engine: Engine, world: dict[str, Any]) -> None:
+    """The service itself, from two threads at once (each its own connection): one applies the answer,
+    the other finds the step taken or the receipt written, and both answer the first's document."""
+    import threading
+
+    from api.channels.service import handle
+
+    iid = world["inquiry"]["P1"]
+    body = answer_body(iid)
+    headers = {k.lower(): v for k, v in sign_headers([NEW], "msg_race", body).items()}
+    answers: list[Any] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def deliver() -> None:
+        start.wait()
+        try:
+            answers.append(handle(engine, feedback(), "zz-czj", headers, body))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert [a.status for a in answers] == [200, 200], answers
+    assert answers[0].document == answers[1].document
+    assert sorted(a.replayed for a in answers) == [False, True]
+    assert inquiry_state(engine, iid) == ("answered", 2, 1)
+
+
+def test_control_characters_in_a_callback_are_a_clear_error(engine: Engine, world: dict[str, Any]) -> None:
+    iid = world["inquiry"]["P1"]
+    for i, bad in enumerate(
+        [
+            answer_body(iid, actor={"sub": "zhang\x00wei"}),
+            answer_body(iid, actor={"sub": "x" * 181}),
+            answer_body(iid, answer="答复\x00"),
+        ]
+    ):
+        r = post(world["client"], bad, msg_id=f"ctl-{i}")
+        assert r.status_code == 422, r.text
+    assert inquiry_state(engine, iid)[:2] == ("open", 1)

@@ -5,9 +5,11 @@ a dispatcher dies. The channels here are scripted in-process; tests/test_deliver
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -252,10 +254,14 @@ def test_a_dead_dispatchers_lease_is_taken_over_and_its_late_record_changes_noth
     assert second.run_once().delivered == 4  # delivered again: at least once
     from connectors.delivery.dispatcher import Round
 
-    first.record(results, clock(), Round())  # the late record: the rows are w2's now
+    # the late record, and a damaging one (it says every send failed for good): the rows are w2's now
+    refused = [(c, Outcome(Result.failed, "late and wrong")) for c, _ in results]
+    first.record(refused, clock(), Round())
+    first.record(results, clock(), Round())
     with engine.connect() as conn:
         rows = conn.execute(select(Outbox.status, Outbox.leased_by, Outbox.attempts)).all()
     assert rows == [("delivered", "w2", 2)] * 4
+    assert statuses(engine)["dead"] == 0
 
 
 def test_backoff_is_full_jitter_under_a_doubling_ceiling() -> None:
@@ -312,3 +318,80 @@ def test_a_new_warning_is_an_event_in_its_own_transaction(
     run(engine, "USE-01")  # found again: not raised again, no second event
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Outbox)).scalar_one() == len(rows)
+
+
+def test_a_young_event_outlives_its_attempts(engine: Engine) -> None:
+    """An outage shorter than ``dead_after_s`` only delays: attempts alone do not kill an event."""
+    cfg = config(EVERYTHING)
+    put(engine, events(1), cfg)
+    clock = Clock()
+    clock.now = datetime.now(UTC).replace(tzinfo=None)  # the event is seconds old
+    down = Scripted("a", lambda _m, _n: Outcome(Result.retry, "connection refused"))
+    d = Dispatcher(
+        engine, cfg, settings(max_attempts=2, dead_after_s=3600), clock=clock, channels={"a": down}
+    )
+    for _ in range(5):
+        d.run_once()
+        clock.advance(120)
+    assert statuses(engine) == Counter({"pending": 1, "dead": 0})
+    clock.advance(3600)  # now old enough, and past its attempts
+    d.run_once()
+    assert statuses(engine) == Counter({"dead": 1})
+
+
+def test_two_dispatchers_share_the_outbox_without_sending_twice(engine: Engine) -> None:
+    """Side by side (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write lock), two dispatchers deliver
+    every event exactly once when neither dies."""
+    cfg = config(EVERYTHING)
+    evs = events(600)
+    put(engine, evs, cfg)
+    lock = threading.Lock()
+    sent: list[tuple[str, str]] = []
+
+    def channel(worker: str) -> Channel:
+        def note(m: Message, _n: int) -> Outcome:
+            time.sleep(0.002)  # a receiver's round trip: the other dispatcher claims meanwhile
+            with lock:
+                sent.append((worker, m.id))
+            return Outcome.ok()
+
+        return Scripted("a", note)
+
+    workers = [
+        Dispatcher(engine, cfg, settings(batch=20), channels={"a": channel(w)}, worker=w)
+        for w in ("w1", "w2")
+    ]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    ids = [i for _, i in sent]
+    assert sorted(ids) == sorted(e.id for e in evs)  # each exactly once
+    assert {w for w, _ in sent} == {"w1", "w2"}  # and both took part
+    assert statuses(engine) == Counter({"delivered": 600, "dead": 0})
+
+
+def test_writers_need_no_channel_secrets(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel whose secret is missing from the environment fails where it is built (the dispatcher),
+    not in the transactions that write events."""
+    from connectors.delivery.config import parse_config
+    from connectors.sync.config import ConfigError
+
+    monkeypatch.delenv("OVERSIGHT_TEST_UNSET_SECRET", raising=False)
+    data = {
+        "channels": {
+            "hook": {
+                "type": "webhook",
+                "url": "https://x.example/h",
+                "secrets": ["${OVERSIGHT_TEST_UNSET_SECRET}"],
+            }
+        },
+        "subscriptions": [{"channel": "hook", "events": ["inquiry.*"]}],
+    }
+    with pytest.raises(ConfigError, match="OVERSIGHT_TEST_UNSET_SECRET"):
+        parse_config(data)
+    lazy = parse_config(data, build=False)
+    assert put(engine, events(2), lazy) == 2
+    with pytest.raises(ConfigError, match="OVERSIGHT_TEST_UNSET_SECRET"):
+        lazy.channel("hook")

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from pydantic_settings import BaseSettings
 
 from api.cache import CacheSettings
+from api.exports import ExportSettings
 from api.graphql.schema import GraphQLSettings
 from cli.main import app
 from connectors.delivery.config import FeedbackSettings
@@ -19,10 +21,11 @@ from security.pseudonym import PseudonymSettings
 from security.ratelimit import RateLimitSettings
 from security.tokens import AuthSettings
 
-SETTINGS = [
+SETTINGS: list[type[BaseSettings]] = [
     DatabaseSettings,
     PseudonymSettings,
     CacheSettings,
+    ExportSettings,
     GraphQLSettings,
     RateLimitSettings,
     AuthSettings,

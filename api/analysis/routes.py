@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.analysis.dimensions import Dim
-from api.analysis.service import SORTS, Drilldown, Summary, drilldown, summary
+from api.analysis.service import SORTS, Drilldown, DrillExportRow, Summary, drilldown, export_rows, summary
 from api.deps import get_scope, get_session
+from api.exports import EXPORT_RESPONSES, ExportFormat, FormatParam, export_response, model_columns, ready
 from api.params import DEFAULT_LIMIT, Code, Cursor, Limit, OwnLevel, Region, Year
 from security.scope import Scope
 
@@ -72,12 +74,22 @@ SortParam = Annotated[
 ]
 
 
+# an export's columns: a row's key, name and flags, and its measures
+DRILL_COLUMNS = model_columns(
+    DrillExportRow,
+    money={"budget", "transfer_in", "transfer_out", "paid", "plan"},
+    nested={"measures": ""},
+)
+
+
 @router.get(
     "/drilldown",
     response_model=Drilldown,
-    summary="One breakdown of a scope; rows plus unattributed equal the total",
+    responses=EXPORT_RESPONSES,
+    summary="One breakdown of a scope; rows plus unattributed equal the total; or all rows as CSV or XLSX",
 )
 def get_drilldown(
+    request: Request,
     session: Annotated[Session, Depends(get_session)],
     scope: Annotated[Scope, Depends(get_scope)],
     filters: Annotated[dict[Dim, str], Depends(drill_filters)],
@@ -89,8 +101,10 @@ def get_drilldown(
     sort: SortParam = "key",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> Drilldown:
-    return drilldown(
+    fmt: FormatParam = ExportFormat.json,
+) -> Drilldown | Response:
+    exporting = fmt is not ExportFormat.json
+    answer = drilldown(
         session,
         scope,
         year=year,
@@ -100,6 +114,17 @@ def get_drilldown(
         level=level,
         filters=filters,
         sort=sort,
-        cursor=cursor,
-        limit=limit,
+        cursor=None if exporting else cursor,
+        limit=None if exporting else limit,
+    )
+    if not exporting:
+        return answer
+    return export_response(
+        request,
+        name="drilldown",
+        fmt=fmt,
+        scope=scope,
+        session=session,
+        columns=DRILL_COLUMNS,
+        rows=ready(export_rows(answer)),
     )

@@ -216,6 +216,23 @@ class Drilldown(BaseModel):
     next_cursor: str | None
 
 
+class DrillExportRow(DrillRow):
+    """A row of a breakdown's export, where what no row holds is a row too (so the rows sum to the total)."""
+
+    unattributed: bool = Field(False, description="the records the dimension attributes to no row")
+
+
+def export_rows(answer: Drilldown) -> list[DrillExportRow]:
+    """Every row of a whole breakdown (asked with no limit) and, unless it is zero, ``unattributed`` as a
+    last row with an empty key: their money columns then add up to ``total``, to the fen."""
+    rows = [DrillExportRow(**r.model_dump()) for r in answer.rows]
+    rest = answer.unattributed
+    amounts = (rest.budget, rest.transfer_in, rest.transfer_out, rest.paid, rest.plan)
+    if rest.payments or any(a != "0.00" for a in amounts):
+        rows.append(DrillExportRow(key="", name=None, own_level=False, measures=rest, unattributed=True))
+    return rows
+
+
 SORTS = ("key", "name", "budget", "transfer_in", "transfer_out", "paid", "plan", "payments", "execution_rate")
 
 
@@ -231,8 +248,9 @@ def drilldown(
     filters: dict[Dim, str],
     sort: str,
     cursor: str | None,
-    limit: int,
+    limit: int | None,
 ) -> Drilldown:
+    """One page of a breakdown; every row with ``limit`` None (an export)."""
     year = year or default_year(session)
     root, root_name = resolve_scope(session, scope, region)
     ask = Drill(year, root, own_level, by, level, tuple(filters.items()), sort, cursor, limit)
@@ -251,7 +269,7 @@ class Drill:
     filters: tuple[tuple[Dim, str], ...]
     sort: str = "key"
     cursor: str | None = None
-    limit: int = 50
+    limit: int | None = 50  # None: every row
 
 
 def drilldowns(
@@ -380,10 +398,14 @@ def _order_rows(
 
 
 def _page_rows(
-    keyed: list[tuple[Any, str, Sums]], q: Question, sort: str, limit: int, labels: dict[str, str | None]
+    keyed: list[tuple[Any, str, Sums]],
+    q: Question,
+    sort: str,
+    limit: int | None,
+    labels: dict[str, str | None],
 ) -> tuple[list[DrillRow], str | None]:
     """The first ``limit`` of the ordered rows, named, each with its cursor."""
-    page, more = keyed[:limit], len(keyed) > limit
+    page, more = keyed[:limit], limit is not None and len(keyed) > limit
     rows = []
     for value, key, sums in page:
         row = DrillRow(

@@ -24,9 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from api.errors import ProblemError
 from api.inquiries import lifecycle as inquiries
 from api.inquiries.service import InquiryAttachment
+from api.params import PRINTABLE
 from connectors.channels.signing import SignatureError, verify
 from connectors.delivery.config import FeedbackConfig
 from connectors.delivery.events import utcnow
+from connectors.sync.config import ConfigError
 from monitor import lifecycle as warnings
 from schema.db import write_transaction
 from schema.feedback import CallbackReceipt, Inquiry
@@ -37,8 +39,10 @@ MAX_BODY = 64 * 1024
 
 
 class CallbackActor(BaseModel):
-    sub: str = Field(min_length=1, max_length=200, description="the person at the finance bureau")
-    org: str | None = Field(default=None, max_length=200, description="their organisation")
+    sub: str = Field(
+        min_length=1, max_length=180, pattern=PRINTABLE, description="the person at the finance bureau"
+    )
+    org: str | None = Field(default=None, max_length=200, pattern=PRINTABLE, description="their organisation")
 
 
 class InquiryAnswer(BaseModel):
@@ -58,7 +62,7 @@ class WarningStepIn(BaseModel):
     warning_id: int = Field(ge=1, le=2**31 - 1)
     action: str = Field(max_length=40, description="verify, start_rectification or complete_rectification")
     verdict: str | None = Field(default=None, max_length=40)
-    comment: str = Field(max_length=4000)
+    comment: str = Field(max_length=4000, pattern=r"^[^\x00]*$", description="no NUL character")
     actor: CallbackActor
 
 
@@ -196,7 +200,11 @@ def handle(
         raise CallbackRefused(404, "Not found", f"no channel {channel!r} takes callbacks")
     if len(body) > MAX_BODY:
         raise CallbackRefused(413, "Payload too large", f"body: at most {MAX_BODY} bytes")
-    secrets = [s for s in config.channels[channel].get("secrets", []) if s]
+    try:
+        # the secrets as the channel itself reads them (expanded from the environment, trimmed)
+        secrets = list(getattr(config.channel(channel), "secrets", ()))
+    except ConfigError as exc:
+        raise CallbackRefused(503, "Service unavailable", f"channel {channel}: {exc}") from None
     try:
         message_id = verify(secrets, headers, body)
     except SignatureError as exc:

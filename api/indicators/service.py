@@ -132,6 +132,25 @@ class Trace(BaseModel):
     payments: PaymentPage = Field(description="怎么用: payments from the tree, first page (cursor to go on)")
 
 
+class TraceRow(BaseModel):
+    """A node of a trace's downstream tree as a row of its export (the tree read depth first)."""
+
+    depth: int = Field(description="0: the indicator traced; 1: what continues it directly; …")
+    parent_bgt_id: str | None = Field(description="the node this one continues (null for the first row)")
+    node: IndicatorNode
+
+
+def trace_rows(tree: IndicatorNode) -> list[TraceRow]:
+    """The nodes of a downstream tree, each before its children (the JSON's order), with depth and parent."""
+    out: list[TraceRow] = []
+    stack: list[tuple[IndicatorNode, int, str | None]] = [(tree, 0, None)]
+    while stack:
+        node, depth, parent = stack.pop()
+        out.append(TraceRow(depth=depth, parent_bgt_id=parent, node=node))
+        stack.extend((child, depth + 1, node.bgt_id) for child in reversed(node.children))
+    return out
+
+
 # --- lineage ------------------------------------------------------------------------------------------
 
 

@@ -126,6 +126,7 @@ class Asker:
     sub: str
     body: str
     org: str | None
+    region: str | None = None  # the asker's jurisdiction: an organisation's name is only unique within it
 
 
 class StepError(ValueError):
@@ -213,8 +214,10 @@ def check_actor(action: Action, actor: Actor, region: str, asker: Asker) -> None
                 f"the caller's region is {actor.region or 'none'}"
             )
         return
-    same = actor.body == asker.body and (
-        actor.org == asker.org if asker.org is not None else actor.sub == asker.sub
+    same = (
+        actor.body == asker.body
+        and actor.region == asker.region
+        and (actor.org == asker.org if asker.org is not None else actor.sub == asker.sub)
     )
     if not same:
         who = f"organisation {asker.org}" if asker.org is not None else "user who raised it"
@@ -568,6 +571,7 @@ COLUMNS = (
     Inquiry.asker_sub,
     Inquiry.asker_body,
     Inquiry.asker_org,
+    Inquiry.asker_region,
 )
 
 
@@ -598,7 +602,8 @@ def apply(
     if row is None:
         raise InquiryMissing(f"no inquiry {inquiry_id}")
     act = parse_action(action)
-    check_actor(act, actor, row["mof_div_code"], Asker(row["asker_sub"], row["asker_body"], row["asker_org"]))
+    asker = Asker(row["asker_sub"], row["asker_body"], row["asker_org"], row["asker_region"])
+    check_actor(act, actor, row["mof_div_code"], asker)
     status, round_ = row["status"], row["round"]
     to_status = plan(status, act)
     said, files = _step_texts(act, text, attachments)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_principal, get_scope, get_session
 from api.errors import ProblemError
+from api.exports import EXPORT_RESPONSES, ExportFormat, FormatParam, export_response, model_columns, streamed
 from api.inquiries import service
 from api.inquiries.service import (
     AcceptInquiryRequest,
@@ -17,6 +18,7 @@ from api.inquiries.service import (
     InquiryDetail,
     InquiryFilter,
     InquiryPage,
+    InquiryRow,
     RaiseInquiryRequest,
     ReturnInquiryRequest,
 )
@@ -27,6 +29,7 @@ from security.scope import Scope
 router = APIRouter(prefix="/v1", tags=["inquiries"])
 VIA = "rest"
 
+COLUMNS = model_columns(InquiryRow)  # an export's: a row of the listing
 InquiryId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id of the inquiry")]
 
 
@@ -70,7 +73,12 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
-@router.get("/inquiries", response_model=InquiryPage, summary="Inquiries (询问函): filters, cursor pages")
+@router.get(
+    "/inquiries",
+    response_model=InquiryPage,
+    responses=EXPORT_RESPONSES,
+    summary="Inquiries (询问函): filters, cursor pages; or all of them as CSV or XLSX",
+)
 def inquiries(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
@@ -78,8 +86,21 @@ def inquiries(
     filters: Annotated[InquiryFilter, Depends(inquiry_filter)],
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> InquiryPage:
-    return service.list_inquiries(session, scope, _principal(request), filters, cursor=cursor, limit=limit)
+    fmt: FormatParam = ExportFormat.json,
+) -> InquiryPage | Response:
+    principal = _principal(request)
+    if fmt is ExportFormat.json:
+        return service.list_inquiries(session, scope, principal, filters, cursor=cursor, limit=limit)
+    statement = service.export_query(session, scope, principal, filters)
+    return export_response(
+        request,
+        name="inquiries",
+        fmt=fmt,
+        scope=scope,
+        session=session,
+        columns=COLUMNS,
+        rows=streamed(statement, service.inquiry_row),
+    )
 
 
 @router.post(

@@ -41,6 +41,7 @@ from api.inquiries.lifecycle import (
     Status,
 )
 from api.pagination import Listed, decode_cursor, encode_cursor
+from connectors.sync.config import ConfigError
 from monitor import ledger
 from schema.db import write_transaction
 from schema.feedback import Inquiry, InquiryStep
@@ -61,6 +62,11 @@ class Conflict(ProblemError):
 class InvalidRequest(ProblemError):
     status = 422
     title = "Invalid request"
+
+
+class Unavailable(ProblemError):
+    status = 503
+    title = "Service unavailable"
 
 
 # --- requests -------------------------------------------------------------------------------------------
@@ -334,6 +340,21 @@ def list_inquiries(
     return InquiryPage(rows=rows, next_cursor=rows[-1].cursor if len(found) > limit and rows else None)
 
 
+def export_query(
+    session: Session, scope: Scope, principal: Principal, f: InquiryFilter, today: date | None = None
+) -> Any:
+    """Every inquiry of the listing, newest first, for an export to stream (each row: :func:`inquiry_row`):
+    the listing's own conditions and columns, without pages."""
+    day = today or ledger.china_today()
+    query = _rows_query(day).where(*conditions(session, scope, principal, f, day))
+    return query.order_by(Inquiry.id.desc())
+
+
+def inquiry_row(r: Any) -> InquiryRow:
+    """A row of :func:`export_query` as the listing shows it."""
+    return _row(r)
+
+
 def count_inquiries(
     session: Session, scope: Scope, principal: Principal, f: InquiryFilter, today: date | None = None
 ) -> int:
@@ -376,7 +397,7 @@ def inquiries_by_id(
     actor = actor_of(principal)
     out = {}
     for r in rows:
-        asker = Asker(r.asker_sub, r.asker_body, r.asker_org)
+        asker = Asker(r.asker_sub, r.asker_body, r.asker_org, r.asker_region)
         out[r.id] = InquiryDetail(
             **_row(r).model_dump(),
             question=r.question,
@@ -419,6 +440,8 @@ def _problems() -> Iterator[None]:
         raise Conflict(str(exc)) from None
     except (lifecycle.ObjectMissing, lifecycle.InquiryMissing) as exc:
         raise NotFound(str(exc)) from None
+    except ConfigError as exc:  # the feedback file cannot be read: no step without its events
+        raise Unavailable(f"the feedback configuration cannot be used: {exc}") from None
 
 
 def _read(writer: Engine, scope: Scope, principal: Principal, inquiry_id: int) -> InquiryDetail:

@@ -5,21 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.analysis.dimensions import Dim
 from api.analysis.routes import drill_filters
 from api.deps import get_scope, get_session
+from api.exports import EXPORT_RESPONSES, ExportFormat, FormatParam, export_response, model_columns, streamed
 from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, OwnLevel, Region, Year
 from api.payments.service import (
     DetailPage,
     PaymentDetail,
     PaymentPage,
+    PaymentRow,
     PaymentSearch,
+    export_query,
     get_payment,
     list_payments,
     payment_details,
+    payment_row,
     search_root,
 )
 from security.scope import Scope
@@ -29,10 +34,18 @@ PayCertId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=PRINTABLE, description="pay_cert_id of the payment")
 ]
 Amount = Annotated[str | None, Query(max_length=20, description="yuan, at most 2 decimals")]
+# an export's columns: a row of the listing, its payee's fields flattened (payee_id, payee_name, …)
+COLUMNS = model_columns(PaymentRow, money={"amount"}, nested={"payee": "payee_"})
 
 
-@router.get("", response_model=PaymentPage, summary="Payments: filters, keyword search, cursor pages")
+@router.get(
+    "",
+    response_model=PaymentPage,
+    responses=EXPORT_RESPONSES,
+    summary="Payments: filters, keyword search, cursor pages; or all of them as CSV or XLSX",
+)
 def payments(
+    request: Request,
     session: Annotated[Session, Depends(get_session)],
     scope: Annotated[Scope, Depends(get_scope)],
     filters: Annotated[dict[Dim, str], Depends(drill_filters)],
@@ -69,7 +82,8 @@ def payments(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> PaymentPage:
+    fmt: FormatParam = ExportFormat.json,
+) -> PaymentPage | Response:
     search = PaymentSearch(
         q=q,
         year=year,
@@ -83,6 +97,18 @@ def payments(
         date_from=date_from,
         date_to=date_to,
     )
+    if fmt is not ExportFormat.json:
+        statement = export_query(session, scope, search, sort)
+        pii = scope.pii
+        return export_response(
+            request,
+            name="payments",
+            fmt=fmt,
+            scope=scope,
+            session=session,
+            columns=COLUMNS,
+            rows=streamed(statement, lambda row: payment_row(row, pii=pii)),
+        )
     return list_payments(session, scope, search, sort=sort, cursor=cursor, limit=limit)
 
 

@@ -6,16 +6,19 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import get_principal, get_scope, get_session
 from api.errors import ProblemError
+from api.exports import EXPORT_RESPONSES, ExportFormat, FormatParam, export_response, model_columns, streamed
 from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, OwnLevel, Region
 from api.warnings.service import (
     RuleInfo,
     RuleList,
     TransitionRequest,
     WarningPage,
+    _checked,
     get_rule,
     get_warning,
     list_rules,
@@ -24,7 +27,8 @@ from api.warnings.service import (
     warning_escalations,
     warning_stats,
 )
-from monitor.ledger import Escalations, Stats, WarningDetail, WarningFilter
+from monitor import ledger
+from monitor.ledger import Escalations, Stats, WarningDetail, WarningFilter, WarningRow
 from security.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
@@ -32,6 +36,7 @@ router = APIRouter(prefix="/v1", tags=["monitoring"])
 WarningId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id of the warning")]
 Text = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)]
 Amount = Annotated[str | None, Query(max_length=20, description="yuan, at most 2 decimals")]
+COLUMNS = model_columns(WarningRow, money={"amount"})  # an export's: a row of the listing
 
 
 def warning_filter(
@@ -116,9 +121,13 @@ def rule(code: Annotated[str, Path(min_length=1, max_length=32, pattern=PRINTABL
 
 
 @router.get(
-    "/warnings", response_model=WarningPage, summary="The warnings ledger (预警台账): filters, cursor pages"
+    "/warnings",
+    response_model=WarningPage,
+    responses=EXPORT_RESPONSES,
+    summary="The warnings ledger (预警台账): filters, cursor pages; or all of it as CSV or XLSX",
 )
 def warnings(
+    request: Request,
     session: Annotated[Session, Depends(get_session)],
     scope: Annotated[Scope, Depends(get_scope)],
     filters: Filters,
@@ -131,8 +140,20 @@ def warnings(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> WarningPage:
-    return list_warnings(session, scope, filters, sort=sort, cursor=cursor, limit=limit)
+    fmt: FormatParam = ExportFormat.json,
+) -> WarningPage | Response:
+    if fmt is ExportFormat.json:
+        return list_warnings(session, scope, filters, sort=sort, cursor=cursor, limit=limit)
+    statement = _checked(ledger.export_query, session, scope, filters, sort=sort)
+    return export_response(
+        request,
+        name="warnings",
+        fmt=fmt,
+        scope=scope,
+        session=session,
+        columns=COLUMNS,
+        rows=streamed(statement, ledger.warning_row),
+    )
 
 
 @router.get(

@@ -59,7 +59,13 @@ class FeedbackSettings(BaseSettings):
         "(connectors/delivery/config.py); none: no channels, 5 working days.",
     )
     max_attempts: int = Field(
-        default=12, ge=1, description="Delivery attempts of one event before it goes to the dead letters."
+        default=12, ge=1, description="Delivery attempts of one event before it may go to the dead letters."
+    )
+    dead_after_s: int = Field(
+        default=86_400,
+        ge=0,
+        description="Least age of an event before a failing one goes to the dead letters (with "
+        "max_attempts): a receiver's outage shorter than this only delays delivery.",
     )
     backoff_base_ms: int = Field(
         default=1000, ge=1, description="First retry's delay; each later one doubles it (full jitter)."
@@ -120,8 +126,11 @@ class Subscription:
 class FeedbackConfig:
     deadline_days: int = 5
     deadline_days_by_region: dict[str, int] = field(default_factory=dict)
-    channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → its section, expanded
+    # name → its section as written: ``${VAR}`` are expanded when the channel is built, so a writer of
+    # events (which needs only the subscriptions) never fails for a dispatcher's missing secret
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: tuple[Subscription, ...] = ()
+    callback_regions: dict[str, str] = field(default_factory=dict)  # webhook channels taking callbacks
 
     def channel(self, name: str) -> Channel:
         """The channel ``name``, built (a connection is opened on first delivery, not here)."""
@@ -130,8 +139,7 @@ class FeedbackConfig:
         return build_channel(name, self.channels[name])
 
     def callback_region(self, name: str) -> str | None:
-        cfg = self.channels.get(name)
-        return cfg.get("callback_region") if cfg is not None else None
+        return self.callback_regions.get(name)
 
     def deadline_for(self, ancestors_nearest_first: Iterable[str]) -> int:
         """Working days to answer in a region, given its ancestors from itself up to the root."""
@@ -150,7 +158,9 @@ def channel_type(kind: str, where: str) -> type[Channel]:
 
 
 def build_channel(name: str, cfg: dict[str, Any]) -> Channel:
+    """The channel of section ``cfg`` (as written: its ``${VAR}`` are expanded here)."""
     where = f"channels.{name}"
+    cfg = expand(cfg, where)
     options = {k: v for k, v in cfg.items() if k not in ("type", "callback_region")}
     try:
         return channel_type(str(cfg.get("type")), where).from_config(name, options)
@@ -203,8 +213,10 @@ def _subscription(i: int, sc: Any, channels: dict[str, Any]) -> Subscription:
     return Subscription(str(channel), frozenset(events), level, tuple(regions), frozenset(bodies))
 
 
-def parse_config(data: dict[str, Any], origin: str = "config") -> FeedbackConfig:
-    """Check and build the configuration; :class:`ConfigError` names the first mistake."""
+def parse_config(data: dict[str, Any], origin: str = "config", *, build: bool = True) -> FeedbackConfig:
+    """Check the configuration; :class:`ConfigError` names the first mistake. ``build``: also build every
+    channel (expanding its secrets from the environment), as the dispatcher and the CLI do; a writer of
+    events reads it without (only the subscriptions concern it)."""
     unknown = set(data) - {"inquiries", "channels", "subscriptions"}
     if unknown:
         raise ConfigError(f"{origin}: unknown sections {', '.join(sorted(unknown))}")
@@ -218,6 +230,7 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> FeedbackConfig
             raise ConfigError(f"inquiries.deadline_days_by_region: {code!r} is not a 9-digit region code")
         by_region[code] = _days(n, f"inquiries.deadline_days_by_region.{code}")
     channels: dict[str, dict[str, Any]] = {}
+    callback_regions: dict[str, str] = {}
     raw_channels = data.get("channels", {})
     if not isinstance(raw_channels, dict):
         raise ConfigError(f"{origin}: [channels.NAME] tables")
@@ -227,22 +240,24 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> FeedbackConfig
             raise ConfigError(f"{where}: a channel's name is lower-case letters, digits, '.', '_' or '-'")
         if not isinstance(cfg, dict):
             raise ConfigError(f"{where}: a table")
-        cfg = expand(cfg, where)
-        region = cfg.get("callback_region")
+        region = expand(cfg.get("callback_region"), f"{where}.callback_region")
         if region is not None and not (isinstance(region, str) and _REGION.fullmatch(region)):
             raise ConfigError(f"{where}.callback_region: a 9-digit region code; got {region!r}")
         if region is not None and cfg.get("type") != "webhook":
             raise ConfigError(f"{where}.callback_region: only a webhook channel takes callbacks")
+        if region is not None:
+            callback_regions[name] = region
         channels[name] = cfg
-        build_channel(name, cfg)  # checks its settings now, before anything is delivered
+        if build:
+            build_channel(name, cfg)  # checks its settings (and secrets) now, before anything is sent
     subs = data.get("subscriptions", [])
     if not isinstance(subs, list):
         raise ConfigError(f"{origin}: [[subscriptions]] tables")
     subscriptions = tuple(_subscription(i, sc, channels) for i, sc in enumerate(subs))
-    return FeedbackConfig(days, by_region, channels, subscriptions)
+    return FeedbackConfig(days, by_region, channels, subscriptions, callback_regions)
 
 
-def load_config(path: Path) -> FeedbackConfig:
+def load_config(path: Path, *, build: bool = True) -> FeedbackConfig:
     """The file at ``path``; a missing file is an empty configuration (no channels, 5 working days)."""
     if not path.exists():
         return FeedbackConfig()
@@ -250,10 +265,11 @@ def load_config(path: Path) -> FeedbackConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return parse_config(data, str(path))
+    return parse_config(data, str(path), build=build)
 
 
 @cache
 def current_config() -> FeedbackConfig:
-    """The configuration ``OVERSIGHT_FEEDBACK_CONFIG`` names, read once per process."""
-    return load_config(FeedbackSettings().config)
+    """The configuration ``OVERSIGHT_FEEDBACK_CONFIG`` names, read once per process, its channels not
+    built: what the writers of events and the callback route need (the callback builds its channel)."""
+    return load_config(FeedbackSettings().config, build=False)

@@ -27,6 +27,7 @@ import random
 import socket
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from schema.db import write_transaction
 from schema.feedback import ChannelState, DeadLetter, Outbox
 
 log = logging.getLogger("oversight.dispatch")
+SLICE = 100  # rows of one channel handed to it at once
 
 
 @dataclass
@@ -67,7 +69,9 @@ class Claimed:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+    """Unique per dispatcher, even for two containers with the same host name and pid: the lease guard
+    (``leased_by``) must tell them apart."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
 def disabled_channels(conn: Connection) -> set[str]:
@@ -103,7 +107,7 @@ def move_to_dead(conn: Connection, ids: Sequence[int], now: datetime, error: str
         return 0
     rows = conn.execute(
         select(
-            Outbox.id,
+            Outbox.id.label("outbox_id"),
             Outbox.event_id,
             Outbox.event_type,
             Outbox.channel,
@@ -117,35 +121,33 @@ def move_to_dead(conn: Connection, ids: Sequence[int], now: datetime, error: str
     dead = [{**r, "last_error": error or r["last_error"], "died_at": now} for r in rows]
     if dead:
         conn.execute(insert(DeadLetter), dead)
-        conn.execute(delete(Outbox).where(Outbox.id.in_([d["id"] for d in dead])))
+        conn.execute(delete(Outbox).where(Outbox.id.in_([d["outbox_id"] for d in dead])))
     return len(dead)
 
 
 def retry_dead(conn: Connection, ids: Iterable[int] | None = None, channel: str | None = None) -> int:
-    """Put dead letters back in the outbox as new, due now (attempts from zero); ``ids`` None: all (of
-    ``channel``). Their id and idempotency key stay, so a receiver that got one after all drops it."""
+    """Put dead letters back in the outbox as new rows, due now (attempts from zero); ``ids`` None: all (of
+    ``channel``). Their event id, the idempotency key, stays: a receiver that got one after all drops it."""
     query = select(DeadLetter.__table__)
     if ids is not None:
         query = query.where(DeadLetter.id.in_(list(ids)))
     if channel is not None:
         query = query.where(DeadLetter.channel == channel)
     now = utcnow()
+    dead = list(conn.execute(query).mappings())
     rows = [
         {
-            **{
-                k: d[k]
-                for k in ("id", "event_id", "event_type", "channel", "region", "payload", "created_at")
-            },
+            **{k: d[k] for k in ("event_id", "event_type", "channel", "region", "payload", "created_at")},
             "status": "pending",
             "attempts": 0,
             "available_at": now,
             "last_error": d["last_error"],
         }
-        for d in conn.execute(query).mappings()
+        for d in dead
     ]
     if rows:
         conn.execute(insert(Outbox), rows)
-        conn.execute(delete(DeadLetter).where(DeadLetter.id.in_([r["id"] for r in rows])))
+        conn.execute(delete(DeadLetter).where(DeadLetter.id.in_([d["id"] for d in dead])))
     return len(rows)
 
 
@@ -230,25 +232,48 @@ class Dispatcher:
     # --- 2. deliver -------------------------------------------------------------------------------------
 
     def deliver(self, claimed: Sequence[Claimed]) -> list[tuple[Claimed, Outcome]]:
+        """Each channel's rows in slices of :data:`SLICE`; a slice is not started once half the lease has
+        gone (a slow endpoint must not let the lease run out under rows still being sent, or another
+        dispatcher would send them too): its rows are answered ``retry`` unsent."""
+        started = time.monotonic()
+        budget = self.settings.lease_s / 2
         by_channel: dict[str, list[Claimed]] = defaultdict(list)
         for c in claimed:
             by_channel[c.channel].append(c)
         results: list[tuple[Claimed, Outcome]] = []
         for name, items in by_channel.items():
-            try:
-                outcomes = self.channel(name).deliver([c.message for c in items])
-            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the other channels
-                log.exception("channel %s failed to deliver", name)
-                self._channels.pop(name, None)
-                outcomes = [Outcome(Result.retry, f"{type(exc).__name__}: {exc}")] * len(items)
-            if len(outcomes) != len(items):
-                outcomes = [Outcome(Result.retry, f"channel {name} answered {len(outcomes)} outcomes")] * len(
-                    items
-                )
-            results.extend(zip(items, outcomes, strict=True))
+            for i in range(0, len(items), SLICE):
+                part = items[i : i + SLICE]
+                if time.monotonic() - started > budget:
+                    unsent = Outcome(Result.retry, "not sent: the batch used half its lease", 0.0)
+                    results.extend((c, unsent) for c in part)
+                    continue
+                results.extend(zip(part, self._send(name, part), strict=True))
         return results
 
+    def _send(self, name: str, items: Sequence[Claimed]) -> list[Outcome]:
+        try:
+            outcomes = self.channel(name).deliver([c.message for c in items])
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the other channels
+            log.exception("channel %s failed to deliver", name)
+            broken = self._channels.pop(name, None)
+            if broken is not None:
+                try:
+                    broken.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    log.exception("closing channel %s", name)
+            return [Outcome(Result.retry, f"{type(exc).__name__}: {exc}")] * len(items)
+        if len(outcomes) != len(items):
+            return [Outcome(Result.retry, f"channel {name} answered {len(outcomes)} outcomes")] * len(items)
+        return outcomes
+
     # --- 3. record --------------------------------------------------------------------------------------
+
+    def _given_up(self, c: Claimed, now: datetime) -> bool:
+        """A failing event is given up on after ``max_attempts`` AND ``dead_after_s``: an outage of the
+        receiver (every attempt refused for hours) must not turn every waiting event into a dead letter."""
+        old_enough = (now - c.message.created_at).total_seconds() >= self.settings.dead_after_s
+        return c.attempts >= self.settings.max_attempts and old_enough
 
     def record(self, results: Sequence[tuple[Claimed, Outcome]], now: datetime, report: Round) -> None:
         delivered = [c.id for c, o in results if o.result is Result.delivered]
@@ -257,9 +282,7 @@ class Dispatcher:
         gone: dict[str, str] = {}
         waiting: list[dict[str, Any]] = []
         for c, o in results:
-            if o.result is Result.failed or (
-                o.result is Result.retry and c.attempts >= self.settings.max_attempts
-            ):
+            if o.result is Result.failed or (o.result is Result.retry and self._given_up(c, now)):
                 reason = o.error if o.result is Result.failed else f"{o.error} (after {c.attempts} attempts)"
                 dead.append((c.id, reason))
             elif o.result is Result.retry:

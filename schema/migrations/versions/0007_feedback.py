@@ -81,11 +81,13 @@ def upgrade() -> None:
         sa.Column("delivered_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("event_id", "channel", name="uq_outbox_event_channel"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_outbox_due", "outbox", ["status", "available_at"])
     op.create_table(
         "outbox_dead",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("event_type", sa.String(length=32), nullable=False),
         sa.Column("channel", sa.String(length=64), nullable=False),

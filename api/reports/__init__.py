@@ -1,0 +1,1 @@
+"""Periodic oversight reports (weekly to annual): built once as data, rendered as JSON, HTML and XLSX."""
