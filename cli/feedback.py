@@ -244,6 +244,32 @@ def outbox_retry(
     console.print(f"{n} dead letter(s) back in the outbox")
 
 
+@outbox_app.command("purge")
+def outbox_purge(
+    older_than: Annotated[
+        str, typer.Option(help="Age of what is deleted (at least 1d): 30d, 2w is 14d.")
+    ] = "30d",
+) -> None:
+    """Delete delivered events and callback receipts older than ``--older-than``; pending events and dead
+    letters stay."""
+    from connectors.delivery.dispatcher import purge_delivered
+    from connectors.delivery.events import utcnow
+    from connectors.sync.config import ConfigError, duration
+    from schema.db import default_engine, write_transaction
+
+    try:
+        age = duration(older_than, "--older-than")
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if age.total_seconds() < 86_400:
+        console.print("[red]--older-than: at least 1d (a callback's receipt must outlive its signature)[/]")
+        raise typer.Exit(2)
+    with write_transaction(default_engine()) as conn:
+        events, receipts = purge_delivered(conn, utcnow() - age)
+    console.print(f"deleted {events:,} delivered event(s) and {receipts:,} callback receipt(s)")
+
+
 @channels_app.command("list")
 def channels_list(config: ConfigOption = None) -> None:
     """The configured channels, where they deliver, and whether they are enabled."""

@@ -395,3 +395,21 @@ def test_writers_need_no_channel_secrets(engine: Engine, monkeypatch: pytest.Mon
     assert put(engine, events(2), lazy) == 2
     with pytest.raises(ConfigError, match="OVERSIGHT_TEST_UNSET_SECRET"):
         lazy.channel("hook")
+
+
+def test_purge_keeps_what_is_pending_or_dead(engine: Engine) -> None:
+    from connectors.delivery.dispatcher import purge_delivered
+
+    cfg = config(EVERYTHING)
+    put(engine, events(3), cfg)
+    clock = Clock()
+    evs = events(1)
+    ch = Scripted("a", lambda m, _n: Outcome(Result.failed, "400") if m.id == evs[0].id else Outcome.ok())
+    dispatcher(engine, cfg, clock, a=ch).drain()  # 3 delivered
+    put(engine, evs, cfg)
+    dispatcher(engine, cfg, clock, a=ch).drain()  # 1 dead
+    put(engine, events(2), cfg)  # 2 pending
+    with write_transaction(engine) as conn:
+        assert purge_delivered(conn, T0) == (0, 0)  # delivered at T0: not older than T0
+        assert purge_delivered(conn, T0 + timedelta(seconds=1)) == (3, 0)
+    assert statuses(engine) == Counter({"pending": 2, "dead": 1})

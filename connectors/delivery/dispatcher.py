@@ -42,7 +42,7 @@ from connectors.channels.base import Channel, Message, Outcome, Result
 from connectors.delivery.config import FeedbackConfig, FeedbackSettings
 from connectors.delivery.events import utcnow
 from schema.db import write_transaction
-from schema.feedback import ChannelState, DeadLetter, Outbox
+from schema.feedback import CallbackReceipt, ChannelState, DeadLetter, Outbox
 
 log = logging.getLogger("oversight.dispatch")
 SLICE = 100  # rows of one channel handed to it at once
@@ -149,6 +149,16 @@ def retry_dead(conn: Connection, ids: Iterable[int] | None = None, channel: str 
         conn.execute(insert(Outbox), rows)
         conn.execute(delete(DeadLetter).where(DeadLetter.id.in_([d["id"] for d in dead])))
     return len(rows)
+
+
+def purge_delivered(conn: Connection, before: datetime) -> tuple[int, int]:
+    """Delete delivered outbox rows and callback receipts older than ``before``: what ``oversight outbox
+    purge`` keeps the tables small with. Pending rows and dead letters are never purged."""
+    outbox = conn.execute(
+        delete(Outbox).where(Outbox.status == "delivered", Outbox.delivered_at < before)
+    ).rowcount
+    receipts = conn.execute(delete(CallbackReceipt).where(CallbackReceipt.received_at < before)).rowcount
+    return int(outbox or 0), int(receipts or 0)
 
 
 class Dispatcher:
