@@ -77,6 +77,7 @@ def report_command(
     sections = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
     console.print(
         f"wrote [bold]{path}[/] ({len(data):,} bytes; {report.region_name or report.region}, "
-        f"{report.period.label}, as of {report.as_of}) in {time.perf_counter() - started:.1f} s"
+        f"{report.period.label}, as of {report.as_of}) in {time.perf_counter() - started:.1f} s",
+        soft_wrap=True,  # a path broken over two lines cannot be copied
     )
-    console.print(f"[dim]{sections}[/]")
+    console.print(f"[dim]{sections}[/]", soft_wrap=True)
