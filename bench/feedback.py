@@ -116,12 +116,11 @@ def latency(engine: Engine, poll_ms: int) -> dict[str, float]:
     arrived: dict[str, float] = {}
     stop = threading.Event()
     dispatcher = Dispatcher(engine, cfg, FeedbackSettings(poll_ms=poll_ms))
-    # declare the queue before anything is published
-    dispatcher.channel("mq").deliver([])
 
     def consume() -> None:
         conn = pika.BlockingConnection(pika.URLParameters(AMQP))
         ch = conn.channel()
+        ch.queue_declare(queue, durable=True)  # as the channel declares it: whichever comes first
         for _method, props, _body in ch.consume(queue, auto_ack=True, inactivity_timeout=0.05):
             if props is not None:
                 arrived.setdefault(props.message_id, time.time())

@@ -78,7 +78,9 @@ class FeedbackSettings(BaseSettings):
         description="How long a claimed event is reserved for its dispatcher; one that dies mid-batch "
         "leaves its events to be delivered again by another after this.",
     )
-    poll_ms: int = Field(default=500, ge=10, description="How often an idle dispatcher looks for events.")
+    poll_ms: int = Field(
+        default=200, ge=10, description="How often an idle dispatcher looks for events (bounds the latency)."
+    )
 
 
 WEBHOOK = "connectors.channels.webhook:WebhookChannel"
