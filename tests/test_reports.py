@@ -547,3 +547,29 @@ def test_chromium_draws_the_page(client: TestClient, tmp_path: Path) -> None:
     width, height, colours, inked = png_summary(shot)
     assert (width, height) == (1280, 2000)
     assert colours > 16 and inked > 0.02, (colours, inked)
+
+
+def test_report_cells_never_become_formulas_nor_fail_on_control_characters() -> None:
+    """Names come from the source data: one starting with '=' must stay text in Excel, and a control
+    character an XLSX cannot hold must not break the whole report."""
+    from openpyxl import Workbook
+
+    from api.reports.xlsx import _cell
+
+    ws = Workbook(write_only=True).create_sheet()
+    formula = _cell(ws, '=HYPERLINK("http://x.example","点击")')
+    assert formula.data_type == "s" and formula.value.startswith("=HYPERLINK")
+    odd = _cell(ws, "a\x0bb")
+    assert odd.value == "a\ufffdb"
+    assert _cell(ws, 12.5).data_type == "n"
+
+
+def test_a_week_ending_in_the_next_year_reports_its_own_year(demo_engine: Engine) -> None:
+    from api.reports.period import parse_period
+
+    week = parse_period("2026-W53")
+    assert week.last.year == 2027  # ends on 2027-01-03 ...
+    with api_client(demo_engine, body="congress", region="410000000") as client:
+        r = client.get("/v1/reports", params={"period": "2026-W53", "format": "json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["year"] == 2026  # ... but is about fiscal 2026

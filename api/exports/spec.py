@@ -52,6 +52,18 @@ class ExportSettings(BaseSettings):
         description="Longest time one SQL statement of a CSV or XLSX export may run (PostgreSQL): an export "
         "reads a whole query, so it gets longer than a page's OVERSIGHT_STATEMENT_TIMEOUT_MS.",
     )
+    export_idle_timeout_ms: int = Field(
+        default=300_000,
+        ge=1000,
+        description="Longest time an export's transaction may wait for its client to read on (PostgreSQL "
+        "idle_in_transaction_session_timeout): a client that stops reading loses its export.",
+    )
+    export_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="CSV or XLSX exports one API process streams at once; one more is answered 503 (each "
+        "holds a database connection while its client reads).",
+    )
 
 
 class ManifestColumn(BaseModel):

@@ -11,6 +11,7 @@ and no JIT, like :func:`api.deps.get_session`; a query's rows arrive through a s
 
 from __future__ import annotations
 
+import threading
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Engine, Select, select, text
 from sqlalchemy.orm import Session
 from starlette.responses import StreamingResponse
 
+from api.errors import ProblemError
 from api.exports.spec import (
     Column,
     ExportFormat,
@@ -45,6 +47,41 @@ RowSource = Callable[[Connection], Iterable[Any]]
 @cache
 def export_statement_timeout_ms() -> int:
     return ExportSettings().export_statement_timeout_ms
+
+
+@cache
+def export_idle_timeout_ms() -> int:
+    return ExportSettings().export_idle_timeout_ms
+
+
+@cache
+def _slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(ExportSettings().export_concurrency)
+
+
+class TooManyExports(ProblemError):
+    status = 503
+    title = "Service unavailable"
+
+
+class _Slot:
+    """One of the process's export slots, given back exactly once: when the stream ends, or, for an
+    answer whose body never started (its client left first), when it is collected."""
+
+    def __init__(self) -> None:
+        if not _slots().acquire(blocking=False):
+            raise TooManyExports(
+                f"{ExportSettings().export_concurrency} exports are being streamed already; retry in a minute"
+            )
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            _slots().release()
+
+    def __del__(self) -> None:
+        self.release()
 
 
 def streamed(statement: Select[Any], convert: Callable[[Any], Any]) -> RowSource:
@@ -105,6 +142,9 @@ def export_response(
         with source.connect() as conn, conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text(f"SET LOCAL statement_timeout = {export_statement_timeout_ms()}"))
+                conn.execute(
+                    text(f"SET LOCAL idle_in_transaction_session_timeout = {export_idle_timeout_ms()}")
+                )
                 conn.execute(text("SET LOCAL jit = off"))
             as_of = _data_as_of(conn if source is warehouse else None, warehouse) if data_as_of else None
 
@@ -126,8 +166,9 @@ def export_response(
             yield from zip_export(name, fmt, columns, rows(conn), manifest)
 
     filename = f"{name}-{generated:%Y-%m-%dT%H%M%SZ}.zip"
+    slot = _Slot()
     return StreamingResponse(
-        _in_threads(produce()),
+        _in_threads(produce(), slot),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
@@ -153,7 +194,7 @@ def _data_as_of(conn: Connection | None, warehouse: Engine) -> str | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
-async def _in_threads(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+async def _in_threads(chunks: Generator[bytes, None, None], slot: _Slot) -> AsyncIterator[bytes]:
     """Each step of the blocking producer in a worker thread, off the event loop; when the answer ends
     early (the client went away, the app stops), the producer is closed in one too, which ends its
     transaction and removes its temporary files."""
@@ -165,4 +206,7 @@ async def _in_threads(chunks: Generator[bytes, None, None]) -> AsyncIterator[byt
             yield chunk
     finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(chunks.close)
+            try:
+                await anyio.to_thread.run_sync(chunks.close)
+            finally:
+                slot.release()

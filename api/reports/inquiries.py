@@ -30,6 +30,7 @@ from api.reports.model import InquiryFigures, InquirySection
 from api.reports.numbers import nearest_rank
 from api.reports.period import Period
 from connectors.delivery import config as delivery_config
+from connectors.sync.config import ConfigError
 from monitor.ledger import CHINA
 from schema.feedback import Inquiry, InquiryStep
 from schema.models import MofDiv, RegionClosure
@@ -93,7 +94,10 @@ def inquiries_section(
             steps[s.inquiry_id].append(s)
     branch, names, children = _branches(session, root)
     tallies: dict[str, _Tally] = defaultdict(_Tally)
-    config = delivery_config.current_config()
+    try:  # only earlier rounds' deadlines need it: a broken feedback file must not break the report
+        config = delivery_config.current_config()
+    except ConfigError:
+        config = delivery_config.FeedbackConfig()
     for inquiry_id, inquiry in inquiries.items():
         tally = tallies[branch.get(inquiry.mof_div_code, root)]
         mine = steps[inquiry_id]

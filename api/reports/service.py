@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -59,8 +59,11 @@ def build_report(
     root, root_name = resolve_scope(session, scope, region)
     if root is None:
         raise BadParameter("region", "name a region: the caller sees several top regions")
-    year = period.last.year
-    section1 = timed("execution", lambda: execution(session, scope, root, year, period.last))
+    # the fiscal year the period is labelled with: an ISO week may end in the next year (2026-W53 ends on
+    # 2027-01-03), whose execution it is not about
+    year = int(period.label[:4])
+    last = min(period.last, date(year, 12, 31))
+    section1 = timed("execution", lambda: execution(session, scope, root, year, last))
     section2 = timed("special_funds", lambda: special_funds(session, scope, root, year))
     section3 = timed("warnings", lambda: warnings_section(session, scope, root, period))
     today = ledger.china_today()

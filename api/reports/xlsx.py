@@ -18,6 +18,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from api.exports.writers import ILLEGAL_XML
 from api.reports.model import ExecutionRow, Report
 from monitor.ledger import Figures
 
@@ -72,13 +73,25 @@ def _sheet(book: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Seque
     for row in rows:
         cells = []
         for col, value in zip(cols, row, strict=True):
-            cell = WriteOnlyCell(ws, value)
+            cell = _cell(ws, value)
             if col.fmt and value is not None:
                 cell.number_format = col.fmt
             cells.append(cell)
         ws.append(cells)
         count += 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{count + 1}"
+
+
+def _cell(ws: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
+    """A cell of data: a text is only ever text (openpyxl would store one starting with ``=`` as a formula,
+    which a unit's or a fund's name from the source data must never become) and loses the control
+    characters an XLSX cannot hold (rather than failing the whole report)."""
+    if isinstance(value, str):
+        value = ILLEGAL_XML.sub("\ufffd", value)
+        cell = WriteOnlyCell(ws, value)
+        cell.data_type = "s"
+        return cell
+    return WriteOnlyCell(ws, value)
 
 
 def _cover(book: Workbook, r: Report) -> None:
@@ -101,7 +114,7 @@ def _cover(book: Workbook, r: Report) -> None:
     ws: WriteOnlyWorksheet = book.create_sheet(SHEETS[0])
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 30, 44
     for item, value, fmt in rows:
-        cell = WriteOnlyCell(ws, value)
+        cell = _cell(ws, value)
         if fmt and value is not None:
             cell.number_format = fmt
         ws.append([WriteOnlyCell(ws, item), cell])
