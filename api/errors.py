@@ -56,6 +56,25 @@ class NotFound(ProblemError):
     title = "Not found"
 
 
+class Conflict(ProblemError):
+    """A step the object's state does not allow, or one another request changed it under."""
+
+    status = 409
+    title = "Conflict"
+
+
+class InvalidRequest(ProblemError):
+    """A request body that names a value the service cannot take (the field is in the message)."""
+
+    status = 422
+    title = "Invalid request"
+
+
+class Unavailable(ProblemError):
+    status = 503
+    title = "Service unavailable"
+
+
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> Response:
     body = {
         "type": "about:blank",

@@ -29,15 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from api.exports import verify_export
-from bench.common import OUT, ROOT, _tree_rss_kb, auth_env, auth_header, write_section
-from bench.load import PG_URL, ensure_batch, fresh_pg, load_into
+from bench import monitor
+from bench.common import ROOT, _tree_rss_kb, auth_env, auth_header, write_section
 from bench.queries import _free_port
 from schema.db import make_engine
-from schema.migrate import upgrade
 from schema.models import PayVoucher
 
 LARGE = 1_000_000
@@ -46,34 +44,8 @@ TARGET_ROWS_S = 50_000
 FLAT_MB = 25  # the large export's peak may exceed the small one's by this much and count as constant
 
 
-def _loaded(url: str) -> bool:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM scope_rollup")).scalar_one() > 0
-    except Exception:  # noqa: BLE001 - a missing database or table means "load it"
-        return False
-    finally:
-        engine.dispose()
-
-
 def ensure_warehouses(scale: str, seed: int, engines: list[str]) -> dict[str, str]:
-    batch, _ = ensure_batch(scale, seed)
-    urls: dict[str, str] = {}
-    if "sqlite" in engines:
-        urls["SQLite"] = f"sqlite:///{OUT / f'exports-{scale}.db'}"
-    if "postgresql" in engines:
-        name = f"oversight_bench_exports_{scale}"
-        urls["PostgreSQL"] = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    for label, url in urls.items():
-        if not _loaded(url):
-            load_into(fresh_pg(url.rsplit("/", 1)[1]) if label == "PostgreSQL" else url, batch)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    return urls
+    return monitor.ensure_warehouses(scale, seed, engines, prefix="exports")[1]
 
 
 def questions(url: str) -> tuple[dict[str, Any], dict[str, Any]]:

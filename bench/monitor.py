@@ -48,13 +48,17 @@ def _loaded(url: str) -> bool:
         engine.dispose()
 
 
-def ensure_warehouses(scale: str, seed: int, engines: list[str]) -> tuple[Path, dict[str, str]]:
+def ensure_warehouses(
+    scale: str, seed: int, engines: list[str], prefix: str = "monitor"
+) -> tuple[Path, dict[str, str]]:
+    """The warehouses ``bench/out/<prefix>-<scale>.db`` and ``oversight_bench_<prefix>_<scale>``, loaded
+    from the generated batch the first time."""
     batch, _ = ensure_batch(scale, seed)
     urls: dict[str, str] = {}
     if "sqlite" in engines:
-        urls["SQLite"] = f"sqlite:///{OUT / f'monitor-{scale}.db'}"
+        urls["SQLite"] = f"sqlite:///{OUT / f'{prefix}-{scale}.db'}"
     if "postgresql" in engines:
-        name = f"oversight_bench_monitor_{scale}"
+        name = f"oversight_bench_{prefix}_{scale}"
         urls["PostgreSQL"] = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     for label, url in urls.items():
         if not _loaded(url):

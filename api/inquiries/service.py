@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Engine, and_, false, func, select
 from sqlalchemy.orm import Session
 
-from api.errors import BadParameter, Forbidden, NotFound, ProblemError
+from api.errors import BadParameter, Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
 from api.inquiries import lifecycle
 from api.inquiries.lifecycle import (
     ASKERS,
@@ -52,21 +52,6 @@ from security.scope import Scope
 LISTING = "inquiries"
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 _PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]{1,64}\Z")
-
-
-class Conflict(ProblemError):
-    status = 409
-    title = "Conflict"
-
-
-class InvalidRequest(ProblemError):
-    status = 422
-    title = "Invalid request"
-
-
-class Unavailable(ProblemError):
-    status = 503
-    title = "Service unavailable"
 
 
 # --- requests -------------------------------------------------------------------------------------------

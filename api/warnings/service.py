@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api.errors import BadParameter, Forbidden, NotFound, ProblemError
+from api.errors import BadParameter, Conflict, Forbidden, NotFound, ProblemError
+from api.errors import InvalidRequest as InvalidStep
 from api.pagination import Listed, decode_cursor, encode_cursor
 from monitor import ledger, lifecycle
 from monitor.config import ConfigError, RuleConfig, load_config
@@ -24,16 +25,6 @@ from security.principal import Principal
 from security.scope import Scope
 
 R = TypeVar("R")
-
-
-class Conflict(ProblemError):
-    status = 409
-    title = "Conflict"
-
-
-class InvalidStep(ProblemError):
-    status = 422
-    title = "Invalid request"
 
 
 def _checked(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
