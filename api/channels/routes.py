@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.channels.service import MAX_BODY, CallbackRefused, handle
-from api.errors import problem
+from api.channels.service import MAX_BODY, handle
+from api.errors import Unavailable, problem
+from api.responses import OrjsonResponse
 from connectors.delivery.config import current_config
 from connectors.sync.config import ConfigError
 
@@ -53,14 +54,10 @@ async def callback(
     try:
         config = current_config()
     except ConfigError as exc:
-        return problem(
-            503, "Service unavailable", f"the feedback configuration cannot be used: {exc}", request
-        )
+        raise Unavailable(f"the feedback configuration cannot be used: {exc}") from None
     headers = {k.lower(): v for k, v in request.headers.items()}
-    try:
-        answer = await run_in_threadpool(handle, request.app.state.writer, config, name, headers, bytes(body))
-    except CallbackRefused as exc:
-        return problem(exc.status, exc.title, exc.detail, request)
+    # a refusal before anything is applied (unsigned, no such channel, …) is raised as a problem
+    answer = await run_in_threadpool(handle, request.app.state.writer, config, name, headers, bytes(body))
     if answer.status >= 400:
         response = problem(
             answer.status,
@@ -74,8 +71,6 @@ async def callback(
             },
         )
     else:
-        from api.responses import OrjsonResponse
-
         response = OrjsonResponse(answer.document, status_code=answer.status)
     if answer.replayed:
         response.headers["idempotent-replayed"] = "true"

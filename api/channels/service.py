@@ -14,17 +14,20 @@ it (:class:`schema.feedback.CallbackReceipt`), and a replay gets the same answer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from api.errors import ProblemError
+from api.errors import NotFound, ProblemError
 from api.inquiries import lifecycle as inquiries
 from api.inquiries.service import InquiryAttachment
+from api.inquiries.service import step_problems as inquiry_problems
 from api.params import PRINTABLE
+from api.warnings.service import step_problems as warning_problems
 from connectors.channels.signing import SignatureError, verify
 from connectors.delivery.config import FeedbackConfig
 from connectors.delivery.events import utcnow
@@ -107,7 +110,8 @@ def _parse(body: bytes) -> InquiryAnswer | WarningStepIn | Answer:
 
 
 def _apply(conn: Any, channel: str, region: str, call: InquiryAnswer | WarningStepIn) -> Answer:
-    """Apply inside ``conn``'s transaction, as the finance bureau of ``region``."""
+    """Apply inside ``conn``'s transaction, as the finance bureau of ``region``; a refusal of the lifecycle
+    raises the same problem the REST route would answer."""
     scope = Scope(region=region)
     sub = f"{channel}:{call.actor.sub}"
     if isinstance(call, InquiryAnswer):
@@ -115,17 +119,18 @@ def _apply(conn: Any, channel: str, region: str, call: InquiryAnswer | WarningSt
             select(Inquiry.id).where(Inquiry.id == call.inquiry_id, scope.regions(Inquiry.mof_div_code))
         ).scalar()
         if visible is None:
-            return _problem(404, "Not found", f"no inquiry {call.inquiry_id}")
+            raise NotFound(f"no inquiry {call.inquiry_id}")
         actor = inquiries.Actor(sub=sub, body="finance", region=region, org=call.actor.org)
-        step = inquiries.apply(
-            conn,
-            call.inquiry_id,
-            "answer",
-            actor=actor,
-            text=call.answer,
-            attachments=[a.model_dump(exclude_none=True) for a in call.attachments],
-            via=f"channel:{channel}",
-        )
+        with inquiry_problems():
+            step = inquiries.apply(
+                conn,
+                call.inquiry_id,
+                "answer",
+                actor=actor,
+                text=call.answer,
+                attachments=[a.model_dump(exclude_none=True) for a in call.attachments],
+                via=f"channel:{channel}",
+            )
         return Answer(
             status=200,
             document={
@@ -139,11 +144,12 @@ def _apply(conn: Any, channel: str, region: str, call: InquiryAnswer | WarningSt
         select(Warning.id).where(Warning.id == call.warning_id, scope.regions(Warning.mof_div_code))
     ).scalar()
     if visible is None:
-        return _problem(404, "Not found", f"no warning {call.warning_id}")
+        raise NotFound(f"no warning {call.warning_id}")
     wactor = warnings.Actor(sub=sub, body="finance", region=region, org=call.actor.org)
-    wstep = warnings.apply(
-        conn, call.warning_id, call.action, actor=wactor, comment=call.comment, verdict=call.verdict
-    )
+    with warning_problems():
+        wstep = warnings.apply(
+            conn, call.warning_id, call.action, actor=wactor, comment=call.comment, verdict=call.verdict
+        )
     return Answer(
         status=200,
         document={
@@ -153,20 +159,6 @@ def _apply(conn: Any, channel: str, region: str, call: InquiryAnswer | WarningSt
             "step_id": wstep.step_id,
         },
     )
-
-
-_DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
-    (inquiries.NotPermitted, 403, "Forbidden"),
-    (warnings.NotPermitted, 403, "Forbidden"),
-    (inquiries.InvalidStep, 422, "Invalid request"),
-    (warnings.InvalidStep, 422, "Invalid request"),
-    (inquiries.IllegalStep, 409, "Conflict"),
-    (inquiries.ConcurrentStep, 409, "Conflict"),
-    (warnings.IllegalStep, 409, "Conflict"),
-    (warnings.ConcurrentStep, 409, "Conflict"),
-    (inquiries.InquiryMissing, 404, "Not found"),
-    (warnings.WarningMissing, 404, "Not found"),
-)
 
 
 def _replay(writer: Engine, channel: str, message_id: str) -> Answer | None:
@@ -189,6 +181,23 @@ def _receipt(channel: str, message_id: str, answer: Answer) -> dict[str, Any]:
         "status_code": answer.status,
         "response": orjson.dumps(answer.document).decode(),
     }
+
+
+def _remembered(
+    writer: Engine, channel: str, message_id: str, produce: Callable[[Connection], Answer]
+) -> Answer:
+    """``produce``'s answer, stored as the message's receipt in the transaction ``produce`` works in; when
+    a concurrent delivery of the same message stored one first, that one (this transaction rolls back)."""
+    try:
+        with write_transaction(writer) as conn:
+            answer = produce(conn)
+            conn.execute(insert(CallbackReceipt).values(_receipt(channel, message_id, answer)))
+            return answer
+    except IntegrityError:
+        again = _replay(writer, channel, message_id)
+        if again is None:
+            raise
+        return again
 
 
 def handle(
@@ -216,35 +225,13 @@ def handle(
         return replayed
     call = _parse(body)
     if isinstance(call, Answer):
-        answer = call
-    else:
-        try:
-            with write_transaction(writer) as conn:
-                answer = _apply(conn, channel, region, call)
-                if answer.status < 300:
-                    conn.execute(insert(CallbackReceipt).values(_receipt(channel, message_id, answer)))
-                    return answer
-        except IntegrityError:
-            # the same callback, applied by a concurrent request: its answer is the one
-            again = _replay(writer, channel, message_id)
-            if again is not None:
-                return again
-            raise
-        except Exception as exc:
-            for kind, status, title in _DOMAIN_ERRORS:
-                if isinstance(exc, kind):
-                    answer = _problem(status, title, str(exc))
-                    break
-            else:
-                raise
-    # a refusal is remembered too (in a transaction of its own: the step's rolled back), so that a replay
-    # of the same message gets the same answer rather than a different one once the state has moved on
+        return _remembered(writer, channel, message_id, lambda _conn: call)
     try:
-        with write_transaction(writer) as conn:
-            conn.execute(insert(CallbackReceipt).values(_receipt(channel, message_id, answer)))
-    except IntegrityError:
-        again = _replay(writer, channel, message_id)
-        if again is not None:
-            return again
-        raise
-    return answer
+        return _remembered(writer, channel, message_id, lambda conn: _apply(conn, channel, region, call))
+    except ProblemError as exc:
+        if exc.status >= 500:
+            raise  # not the message's fault: a retry of it may succeed, so nothing is remembered
+        # a refusal is remembered too (in a transaction of its own: the step's rolled back), so that a
+        # replay of the same message gets the same answer rather than a different one once the state moved
+        refused = _problem(exc.status, exc.title, exc.detail)
+        return _remembered(writer, channel, message_id, lambda _conn: refused)

@@ -411,7 +411,7 @@ def get_inquiry(
 
 
 @contextmanager
-def _problems() -> Iterator[None]:
+def step_problems() -> Iterator[None]:
     """The lifecycle's refusals as the API's problems: not permitted a 403 naming why, a malformed request
     a 422 naming the field, an illegal or concurrent step a 409; a missing object a 404 with its read
     route's message."""
@@ -448,7 +448,7 @@ def raise_inquiry(
 ) -> InquiryDetail:
     """Raise an inquiry as ``principal`` about an object it may see (else a 404 exactly like the object's
     own read route), to the finance bureau of the object's region."""
-    with _problems(), write_transaction(writer) as conn:
+    with step_problems(), write_transaction(writer) as conn:
         step = lifecycle.raise_inquiry(
             conn,
             object_type,
@@ -474,7 +474,7 @@ def take_step(
 ) -> InquiryDetail:
     """A step as ``principal``: an inquiry it may not see is a 404 like a missing one (checked in the
     write transaction); one it sees but may not answer, accept or return a 403 naming why."""
-    with _problems(), write_transaction(writer) as conn:
+    with step_problems(), write_transaction(writer) as conn:
         seen = conn.execute(
             select(Inquiry.id).where(Inquiry.id == inquiry_id, visible(scope, principal))
         ).scalar()

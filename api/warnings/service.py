@@ -4,7 +4,8 @@ one write the API makes, a lifecycle step (:mod:`monitor.lifecycle`) through the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -111,6 +112,23 @@ class TransitionRequest(BaseModel):
     )
 
 
+@contextmanager
+def step_problems() -> Iterator[None]:
+    """The lifecycle's refusals as the API's problems: not permitted a 403 naming why, a malformed step a
+    422, an illegal or concurrent one a 409, a missing warning a 404 (for every path that takes steps:
+    REST, GraphQL, a channel's callback)."""
+    try:
+        yield
+    except lifecycle.NotPermitted as exc:
+        raise Forbidden(str(exc)) from None
+    except lifecycle.InvalidStep as exc:
+        raise InvalidStep(str(exc)) from None
+    except (lifecycle.IllegalStep, lifecycle.ConcurrentStep) as exc:
+        raise Conflict(str(exc)) from None
+    except lifecycle.WarningMissing as exc:
+        raise NotFound(str(exc)) from None
+
+
 def transition(
     writer: Engine,
     scope: Scope,
@@ -126,22 +144,13 @@ def transition(
     actor = lifecycle.Actor(
         sub=principal.sub, body=principal.body.value, region=principal.region, org=principal.org
     )
-    try:
-        with write_transaction(writer) as conn:
-            visible = conn.execute(
-                select(Warning.id).where(Warning.id == warning_id, scope.regions(Warning.mof_div_code))
-            ).scalar()
-            if visible is None:
-                raise NotFound(f"no warning {warning_id}")
-            lifecycle.apply(conn, warning_id, action, actor=actor, comment=comment, verdict=verdict)
-    except lifecycle.NotPermitted as exc:
-        raise Forbidden(str(exc)) from None
-    except lifecycle.InvalidStep as exc:
-        raise InvalidStep(str(exc)) from None
-    except (lifecycle.IllegalStep, lifecycle.ConcurrentStep) as exc:
-        raise Conflict(str(exc)) from None
-    except lifecycle.WarningMissing:
-        raise NotFound(f"no warning {warning_id}") from None
+    with step_problems(), write_transaction(writer) as conn:
+        visible = conn.execute(
+            select(Warning.id).where(Warning.id == warning_id, scope.regions(Warning.mof_div_code))
+        ).scalar()
+        if visible is None:
+            raise NotFound(f"no warning {warning_id}")
+        lifecycle.apply(conn, warning_id, action, actor=actor, comment=comment, verdict=verdict)
     with Session(writer) as session, session.begin():
         return get_warning(session, scope, warning_id)
 
