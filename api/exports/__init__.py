@@ -2,7 +2,7 @@
 holding the whole query as a data file and ``manifest.json`` (what was asked, by whom, as of when; rows,
 exact money sums, sha256), streamed with constant memory. :func:`verify_export` checks one."""
 
-from api.exports.columns import model_columns
+from api.exports.columns import model_columns, positional
 from api.exports.spec import (
     Column,
     ExportFormat,
@@ -34,6 +34,7 @@ __all__ = [
     "ManifestColumn",
     "export_response",
     "model_columns",
+    "positional",
     "ready",
     "streamed",
     "verify_export",

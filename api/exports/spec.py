@@ -41,6 +41,7 @@ class Column:
     type: ColumnType
     get: Callable[[Any], Any]
     path: str | None = None  # the dotted attribute ``get`` reads, when that is all it does
+    index: int | None = None  # the position ``get`` reads, when rows are the columns' values in order
 
 
 class ExportSettings(BaseSettings):

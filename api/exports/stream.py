@@ -86,9 +86,13 @@ class _Slot:
 
 def streamed(statement: Select[Any], convert: Callable[[Any], Any]) -> RowSource:
     """Rows of ``statement``, read through one server-side cursor and each converted by ``convert`` (the
-    JSON route's own row conversion, so what is masked there is masked here)."""
+    JSON route's own row conversion, so what is masked there is masked here) from a named tuple of the
+    statement's columns."""
 
     def rows(conn: Connection) -> Iterator[Any]:
+        if conn.dialect.name == "sqlite":
+            yield from map(convert, _sqlite_records(conn, statement))
+            return
         result = conn.execution_options(yield_per=YIELD_PER).execute(statement)
         try:
             # named tuples: reading a field by name costs a tenth of a Row's, and a conversion reads all
@@ -98,6 +102,35 @@ def streamed(statement: Select[Any], convert: Callable[[Any], Any]) -> RowSource
             result.close()
 
     return rows
+
+
+def _sqlite_records(conn: Connection, statement: Select[Any]) -> Iterator[Any]:
+    """The rows of ``statement`` on SQLite as named tuples, read from the DBAPI cursor itself with only
+    the result processors some columns need (a date stored as text becomes a date): SQLite has no
+    server-side cursor to stream from (its cursor steps through the query as it is read), and
+    SQLAlchemy's own rows cost a tenth of a large export's time."""
+    result = conn.execute(statement)
+    try:
+        dialect = conn.dialect
+        record = namedtuple("Record", list(result.keys()), rename=True)  # type: ignore[misc]
+        make = record._make
+        processors = [
+            (i, processor)
+            for i, column in enumerate(statement.selected_columns)
+            if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+        ]
+        cursor = result.cursor
+        while batch := cursor.fetchmany(YIELD_PER):
+            if not processors:
+                yield from map(make, batch)
+                continue
+            for raw in batch:
+                values = list(raw)
+                for i, processor in processors:
+                    values[i] = processor(values[i])
+                yield make(values)
+    finally:
+        result.close()
 
 
 def ready(rows: Sequence[Any]) -> RowSource:

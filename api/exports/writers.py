@@ -115,13 +115,20 @@ def manifest_bytes(manifest: Manifest) -> bytes:
 
 
 def extractor(columns: Sequence[Column]) -> Callable[[Any], Sequence[Any]]:
-    """A function reading every column's value of a row: one ``attrgetter`` of all the paths (a single C
-    call per row) when every column is a plain attribute, else each column's own ``get``."""
+    """A function reading every column's value of a row: the row itself when it is the columns' values in
+    order, one ``attrgetter`` of all the paths (a single C call per row) when every column is a plain
+    attribute, else each column's own ``get``."""
+    if all(c.index == i for i, c in enumerate(columns)):
+        return _as_is
     paths = [c.path for c in columns]
     if all(paths) and len(paths) > 1:
         return attrgetter(*paths)  # type: ignore[arg-type]
     getters = [c.get for c in columns]
     return lambda row: [get(row) for get in getters]
+
+
+def _as_is(row: Sequence[Any]) -> Sequence[Any]:
+    return row
 
 
 def _fen(value: str) -> int:

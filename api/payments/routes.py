@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from api.analysis.dimensions import Dim
 from api.analysis.routes import drill_filters
 from api.deps import get_scope, get_session
-from api.exports import EXPORT_RESPONSES, ExportFormat, FormatParam, export_response, model_columns, streamed
+from api.exports import (
+    EXPORT_RESPONSES,
+    ExportFormat,
+    FormatParam,
+    export_response,
+    model_columns,
+    positional,
+    streamed,
+)
 from api.params import DEFAULT_LIMIT, PRINTABLE, Cursor, Limit, OwnLevel, Region, Year
 from api.payments.service import (
     DetailPage,
@@ -24,7 +32,7 @@ from api.payments.service import (
     get_payment,
     list_payments,
     payment_details,
-    payment_row,
+    payment_values,
     search_root,
 )
 from security.scope import Scope
@@ -35,7 +43,7 @@ PayCertId = Annotated[
 ]
 Amount = Annotated[str | None, Query(max_length=20, description="yuan, at most 2 decimals")]
 # an export's columns: a row of the listing, its payee's fields flattened (payee_id, payee_name, …)
-COLUMNS = model_columns(PaymentRow, money={"amount"}, nested={"payee": "payee_"})
+COLUMNS = positional(model_columns(PaymentRow, money={"amount"}, nested={"payee": "payee_"}))
 
 
 @router.get(
@@ -107,7 +115,7 @@ def payments(
             scope=scope,
             session=session,
             columns=COLUMNS,
-            rows=streamed(statement, lambda row: payment_row(row, pii=pii)),
+            rows=streamed(statement, lambda row: payment_values(row, pii=pii)),
         )
     return list_payments(session, scope, search, sort=sort, cursor=cursor, limit=limit)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -499,7 +498,7 @@ def _order(sort: str | None, match_order: Any) -> tuple[list[Any], bool, str, st
 
 def export_query(session: Session, scope: Scope, search: PaymentSearch, sort: str | None) -> Select[Any]:
     """Every payment a search finds, in the order of its listing, each with the columns and names of a
-    row (:func:`payment_row`): the JSON pages' own query (:func:`search_query`, the same filters, scope
+    row (:func:`payment_values`): the JSON pages' own query (:func:`search_query`, the same filters, scope
     and keyword test) without pages, for an export to stream. Bad parameters raise here, before any
     row is read."""
     query, match_order, _ = search_query(session, scope, search)
@@ -625,63 +624,75 @@ def _with_names(query: Select[Any]) -> Select[Any]:
     )
 
 
-def payment_row(row: Any, *, pii: bool) -> SimpleNamespace:
-    """A row of :func:`export_query` with exactly the fields and values of the listing's row (both come
-    from :func:`_shown`: the same masking, the same formatting), as a plain object: building the
-    pydantic models, which only re-check the types the database gave, took a fifth of an export's time."""
-    fields, payee = _shown(row, row.mof_div_name, row.agency_name, row.pro_name, pii=pii)
-    return SimpleNamespace(**fields, payee=SimpleNamespace(**payee))
+# a row's fields with its payee's in their place, flattened: the order of :func:`_shown` and of an export's
+# columns (``payee_id``, ``payee_name``, … where the JSON has ``payee``)
+_ROW_FIELDS = tuple(PaymentRow.model_fields)
+_PAYEE_FIELDS = tuple(PayeeInfo.model_fields)
+_AT = _ROW_FIELDS.index("payee")
+_AFTER = _AT + len(_PAYEE_FIELDS)
+
+
+def payment_values(row: Any, *, pii: bool) -> tuple[Any, ...]:
+    """A row of :func:`export_query` as the values of the listing's row in an export's column order (both
+    come from :func:`_shown`: the same masking, the same formatting), without building the pydantic
+    models, which only re-check the types the database gave."""
+    return _shown(row, row.mof_div_name, row.agency_name, row.pro_name, pii=pii)
 
 
 def _row(
     p: Any, region_name: str | None, agency_name: str | None, pro_name: str | None, *, pii: bool
 ) -> PaymentRow:
     """A payment as a row of the listing; ``p`` is a :class:`PayVoucher` or a row of ``ROW_COLUMNS``."""
-    fields, payee = _shown(p, region_name, agency_name, pro_name, pii=pii)
-    return PaymentRow(**fields, payee=PayeeInfo(**payee))
+    v = _shown(p, region_name, agency_name, pro_name, pii=pii)
+    fields = dict(zip(_ROW_FIELDS[:_AT], v[:_AT], strict=True))
+    fields.update(zip(_ROW_FIELDS[_AT + 1 :], v[_AFTER:], strict=True))
+    return PaymentRow(**fields, payee=PayeeInfo(**dict(zip(_PAYEE_FIELDS, v[_AT:_AFTER], strict=True))))
 
 
 def _shown(
     p: Any, region_name: str | None, agency_name: str | None, pro_name: str | None, *, pii: bool
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What a row shows of a payment, and of its payee: the one place that decides masking (a person is
-    masked unless ``pii``) and formatting, for the JSON and for exports alike."""
+) -> tuple[Any, ...]:
+    """What a row shows of a payment and of its payee, in the order of ``PaymentRow`` with the payee's
+    fields in its place: the one place that decides masking (a person is masked unless ``pii``) and
+    formatting, for the JSON and for exports alike."""
     person = is_person(p.payee_type, p.iden_no)
-    hide = person and not pii
-    payee = {
-        "payee_id": p.payee_key,
-        "name": (mask_name(p.payee_acct_name) if hide else p.payee_acct_name) or "",
-        "account_no": mask_account(p.payee_acct_no) if hide else p.payee_acct_no,
-        "bank_name": p.payee_acct_bank_name,
-        "payee_type": p.payee_type,
-        "unifsoc_cred_code": p.unifsoc_cred_code,
-        "iden_no": mask_id(p.iden_no) if hide else p.iden_no,
-        "is_person": person,
-    }
-    fields = {
-        "pay_cert_id": p.pay_cert_id,
-        "pay_cert_no": p.pay_cert_no,
-        "fiscal_year": p.fiscal_year,
-        "region": p.mof_div_code,
-        "region_name": region_name,
-        "agency_code": p.agency_code,
-        "agency_name": agency_name,
-        "pro_code": p.pro_code,
-        "pro_name": pro_name,
-        "bgt_id": p.bgt_id,
-        "vou_date": p.vou_date,
-        "xpay_date": p.xpay_date,
-        "amount": format_amount(p.pay_amt_fen),
-        "use_des": p.use_des,
-        "fund_type": p.fund_type_code,
-        "set_mode": p.set_mode_code,
-        "pay_type": p.pay_type_code,
-        "exp_func_code": p.exp_func_code,
-        "gov_eco_code": p.gov_bgt_eco_code,
-        "dep_eco_code": p.dep_bgt_eco_code,
-        "contract_no": p.contract_no,
-    }
-    return fields, payee
+    if person and not pii:
+        name, account, iden = mask_name(p.payee_acct_name), mask_account(p.payee_acct_no), mask_id(p.iden_no)
+    else:
+        name, account, iden = p.payee_acct_name, p.payee_acct_no, p.iden_no
+    return (
+        p.pay_cert_id,
+        p.pay_cert_no,
+        p.fiscal_year,
+        p.mof_div_code,
+        region_name,
+        p.agency_code,
+        agency_name,
+        p.pro_code,
+        pro_name,
+        p.bgt_id,
+        p.vou_date,
+        p.xpay_date,
+        format_amount(p.pay_amt_fen),
+        p.use_des,
+        # the payee
+        p.payee_key,
+        name or "",
+        account,
+        p.payee_acct_bank_name,
+        p.payee_type,
+        p.unifsoc_cred_code,
+        iden,
+        person,
+        # the rest of the payment
+        p.fund_type_code,
+        p.set_mode_code,
+        p.pay_type_code,
+        p.exp_func_code,
+        p.gov_bgt_eco_code,
+        p.dep_bgt_eco_code,
+        p.contract_no,
+    )
 
 
 # --- one payment --------------------------------------------------------------------------------------
