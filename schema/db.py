@@ -9,7 +9,17 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_from_hint(self: SQLiteCompiler, table: object, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy renders a table hint (``Select.with_hint(table, "INDEXED BY ix", "sqlite")``) only for the
+# dialects it knows hints of; SQLite's is its ``INDEXED BY`` clause, written right after the table's name.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 class DatabaseSettings(BaseSettings):

@@ -469,6 +469,11 @@ def _page_plan(
         value = tuple_(*after) if len(keys) > 1 else after[0]
         query = query.where(mark < value if descending else mark > value)
     order = [k.desc() for k in keys] if descending else keys
+    if not narrow and field == "pay_cert_id" and search.q is None and _sqlite(session):
+        # A large scope listed by id: walk the id index and stop at the page's end. With full statistics
+        # SQLite's planner read the scope through a region index and sorted it (5 million payments, 8 s,
+        # for the first page of a province).
+        query = query.with_hint(PayVoucher, f"INDEXED BY {ID_INDEX}", "sqlite")
     page_query = query.order_by(*order).limit(limit + 1)
     keyword = query.get_execution_options().get("trigram_keyword")
     if keyword is not None and field == "match":
@@ -479,6 +484,13 @@ def _page_plan(
         mode = "alone" if search.q is not None else "batch"
     first = after[0] if after is not None else None
     return _PagePlan(page_query, keys, listing, field, descending, mode, query, first)
+
+
+ID_INDEX = "sqlite_autoindex_pay_voucher_1"  # SQLite's index of pay_voucher's primary key
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _order(sort: str | None, match_order: Any) -> tuple[list[Any], bool, str, str]:
