@@ -49,6 +49,16 @@ class PayVoucher(Provenance, Base):
         Index("ix_pay_voucher_scope", "fiscal_year", "mof_div_code", "vou_date"),
         # a unit's payments of a year; to one account (its split and duplicate payments)
         Index("ix_pay_voucher_agency", "mof_div_code", "agency_code", "fiscal_year", "payee_acct_no"),
+        # a unit's payments of a year by date: its latest payments (a GraphQL unit's payments field) read
+        # as a walk of a few entries, not as all the unit's payments sorted
+        Index(
+            "ix_pay_voucher_unit_date",
+            "mof_div_code",
+            "agency_code",
+            "fiscal_year",
+            "vou_date",
+            "pay_cert_id",
+        ),
         Index("ix_pay_voucher_bgt", "bgt_id"),
         Index("ix_pay_voucher_payee", "payee_key", "fiscal_year"),
         Index("ix_pay_voucher_run", "src_run_id"),  # what a load wrote: incremental monitoring

@@ -450,7 +450,7 @@ def _page_plan(
         # each region's documents in match order from its index, merged: the page stops at its last row
         # (a bitmap scan, the planner's guess, reads and sorts every document of the subtree first)
         session.execute(text("SET LOCAL enable_bitmapscan = off"))
-    elif narrow:
+    elif narrow and not _unit_by_date(search, field):
         # Few payments: take them first and sort them, rather than walk an index in the listing's
         # order and skip everything outside the scope (the planners' guess when a scope is a subtree).
         fenced = query.offset(0).subquery("narrowed")
@@ -484,6 +484,13 @@ def _page_plan(
         mode = "alone" if search.q is not None else "batch"
     first = after[0] if after is not None else None
     return _PagePlan(page_query, keys, listing, field, descending, mode, query, first)
+
+
+def _unit_by_date(search: PaymentSearch, field: str) -> bool:
+    """A unit's payments by date (its latest: a GraphQL unit's payments field): ``ix_pay_voucher_unit_date``
+    hands them over in order, so a page is a walk of a few entries, where taking them first would read
+    and sort every payment of a large unit's year."""
+    return field == "vou_date" and search.q is None and set(search.filters) == {Dim.agency}
 
 
 ID_INDEX = "sqlite_autoindex_pay_voucher_1"  # SQLite's index of pay_voucher's primary key
