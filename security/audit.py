@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -89,6 +90,7 @@ log = logging.getLogger("oversight.audit")
 WRITER_ROLE = "oversight_audit_writer"
 # pg_advisory_xact_lock key taken by every writer for the length of its insert: b"auditlog"
 LOCK_KEY = int.from_bytes(b"auditlog", "big")
+QUEUE_TIMEOUT_S = 30  # longest wait in the writers' queue on a SQLite file (as its busy timeout)
 
 
 class AuditWriteError(RuntimeError):
@@ -145,7 +147,7 @@ class AuditWriter:
                     for n, (e, p) in enumerate(zip(entries, encoded, strict=True))
                 ]
                 conn.execute(insert(AuditLog), rows)
-        except (SQLAlchemyError, ValueError, TypeError, UnicodeError) as exc:
+        except (SQLAlchemyError, ValueError, TypeError, UnicodeError, OSError) as exc:
             raise AuditWriteError(f"the audit log could not take the entry: {exc}") from exc
         last = first + len(entries)
         if last // self.every > first // self.every:  # a multiple of checkpoint_every was passed
@@ -204,7 +206,15 @@ def _writers_queue(engine: Engine) -> Iterator[None]:
         return
     fd = os.open(f"{database}.audit-lock", os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + QUEUE_TIMEOUT_S
+        while True:  # non-blocking tries 1 ms apart: a wait that can end, SQLite's busy timeout's length
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the audit log's writers' queue ({database}.audit-lock)") from None
+                time.sleep(0.001)
         yield
     finally:
         os.close(fd)  # closing the descriptor gives the lock back

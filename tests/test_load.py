@@ -304,3 +304,16 @@ def test_sqlite_statistics_are_full_and_taken_again_only_when_a_table_moved(engi
         conn.execute(text(f"UPDATE sqlite_stat1 SET stat = '{rows} 7' WHERE tbl = 'classification'"))
     refresh_statistics(engine, {"classification"})
     assert stat() == f"{rows} 7"
+    with engine.begin() as conn:  # an index without statistics (one created since): taken again
+        conn.execute(
+            text(
+                "DELETE FROM sqlite_stat1 WHERE tbl = 'classification' AND idx = "
+                "(SELECT min(idx) FROM sqlite_stat1 WHERE tbl = 'classification')"
+            )
+        )
+    refresh_statistics(engine, {"classification"})
+    assert int(str(stat()).split()[0]) == rows and stat() != f"{rows} 7"
+    with engine.begin() as conn:  # what ANALYZE never writes: taken again, not a crash
+        conn.execute(text("UPDATE sqlite_stat1 SET stat = 'abc' WHERE tbl = 'classification'"))
+    refresh_statistics(engine, {"classification"})
+    assert int(str(stat()).split()[0]) == rows

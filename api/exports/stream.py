@@ -91,7 +91,11 @@ def streamed(statement: Select[Any], convert: Callable[[Any], Any]) -> RowSource
 
     def rows(conn: Connection) -> Iterator[Any]:
         if conn.dialect.name == "sqlite":
-            yield from map(convert, _sqlite_records(conn, statement))
+            records = _sqlite_records(conn, statement)
+            try:
+                yield from map(convert, records)
+            finally:
+                records.close()  # its cursor too, when the answer stops early
             return
         result = conn.execution_options(yield_per=YIELD_PER).execute(statement)
         try:
@@ -104,7 +108,7 @@ def streamed(statement: Select[Any], convert: Callable[[Any], Any]) -> RowSource
     return rows
 
 
-def _sqlite_records(conn: Connection, statement: Select[Any]) -> Iterator[Any]:
+def _sqlite_records(conn: Connection, statement: Select[Any]) -> Generator[Any, None, None]:
     """The rows of ``statement`` on SQLite as named tuples, read from the DBAPI cursor itself with only
     the result processors some columns need (a date stored as text becomes a date): SQLite has no
     server-side cursor to stream from (its cursor steps through the query as it is read), and

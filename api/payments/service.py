@@ -469,7 +469,7 @@ def _page_plan(
         value = tuple_(*after) if len(keys) > 1 else after[0]
         query = query.where(mark < value if descending else mark > value)
     order = [k.desc() for k in keys] if descending else keys
-    if not narrow and field == "pay_cert_id" and search.q is None and _sqlite(session):
+    if not narrow and field == "pay_cert_id" and _walks_ids(session, scope, search):
         # A large scope listed by id: walk the id index and stop at the page's end. With full statistics
         # SQLite's planner read the scope through a region index and sorted it (5 million payments, 8 s,
         # for the first page of a province).
@@ -496,8 +496,42 @@ def _unit_by_date(search: PaymentSearch, field: str) -> bool:
 ID_INDEX = "sqlite_autoindex_pay_voucher_1"  # SQLite's index of pay_voucher's primary key
 
 
-def _sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+def _walks_ids(session: Session, scope: Scope, search: PaymentSearch) -> bool:
+    """SQLite: whether a page listed by id is best read by walking the id index. Only for a search that
+    is its scope and nothing else, over a large scope (not ``narrow``, counted for ``search.region``): a
+    filter or a small scope could leave few matches far apart, and the walk would read the table to find
+    them, where the planner's own plan reads only them."""
+    selective = (
+        search.filters,
+        search.payee_type,
+        search.set_mode,
+        search.min_amount,
+        search.max_amount,
+        search.date_from,
+        search.date_to,
+    )
+    return (
+        search.q is None
+        and not any(selective)
+        and (search.region is not None or scope.region is None)
+        and session.get_bind().dialect.name == "sqlite"
+        and _has_index(session.get_bind(), ID_INDEX)
+    )
+
+
+_INDEXES: dict[tuple[int, str], bool] = {}
+
+
+def _has_index(bind: Any, name: str) -> bool:
+    """Whether the SQLite database holds the index ``name`` (asked once per engine)."""
+    key = (id(bind), name)
+    if key not in _INDEXES:
+        with bind.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+            ).first()
+        _INDEXES[key] = found is not None
+    return _INDEXES[key]
 
 
 def _order(sort: str | None, match_order: Any) -> tuple[list[Any], bool, str, str]:

@@ -100,27 +100,33 @@ def refresh_statistics(engine: Engine, tables: set[str]) -> None:
     statistics."""
     if not tables:
         return
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
             names = ", ".join(sorted(tables))
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"ANALYZE {names}"))
-        elif engine.dialect.name == "sqlite":
+    elif engine.dialect.name == "sqlite":
+        # the write lock first (BEGIN IMMEDIATE): a read transaction that then writes fails at once if
+        # another connection committed in between, where waiting for the lock would have done
+        with write_transaction(engine) as conn:
             for name in sorted(tables):
                 if _stale(conn, name):
                     conn.exec_driver_sql(f'ANALYZE "{name}"')
-            conn.commit()
 
 
 def _stale(conn: Connection, table: str) -> bool:
-    """Whether SQLite's statistics of ``table`` are missing or taken at a row count more than
-    ``STALE_SHARE`` away from today's."""
+    """Whether SQLite's statistics of ``table`` are missing (for the table or one of its indexes, say one
+    created since), unreadable, or taken at a row count more than ``STALE_SHARE`` away from today's."""
     try:
-        stats = conn.exec_driver_sql("SELECT stat FROM sqlite_stat1 WHERE tbl = ?", (table,)).scalars().all()
+        rows_of = conn.exec_driver_sql("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,)).all()
     except OperationalError:  # no sqlite_stat1 before the first ANALYZE
         return True
-    if not stats:
+    indexes = {r[1] for r in conn.exec_driver_sql(f'PRAGMA index_list("{table}")')}
+    if not rows_of or not indexes <= {r[0] for r in rows_of}:
         return True
-    counted = max(int(str(stat).split()[0]) for stat in stats)
+    try:
+        counted = max(int(str(r[1]).split()[0]) for r in rows_of)
+    except (IndexError, ValueError):  # not what ANALYZE writes: take them again
+        return True
     rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
     return abs(rows - counted) > STALE_SHARE * counted + STALE_ROWS
 

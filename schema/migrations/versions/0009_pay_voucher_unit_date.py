@@ -24,6 +24,14 @@ def upgrade() -> None:
         unique=False,
         if_not_exists=True,
     )
+    bind = op.get_bind()
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+        ).scalar_one()
+    ):
+        op.execute("ANALYZE ix_pay_voucher_unit_date")  # the others have statistics: this one too
 
 
 def downgrade() -> None:
