@@ -598,3 +598,24 @@ def test_exports_are_never_served_from_the_cache(client: TestClient) -> None:
     assert verify_export(first.content).generated_at != verify_export(again.content).generated_at
     client.get("/v1/drilldown", params={**params, "by": "agency"})
     assert client.get("/v1/drilldown", params={**params, "by": "agency"}).headers.get("x-cache") == "hit"
+
+
+def test_rows_of_values_take_plain_columns_only() -> None:
+    """A route that streams tuples in column order (payments) reads each value as it is; a column whose
+    value is converted on the way (a dict shown as JSON) cannot be, and is refused when defined."""
+    from pydantic import BaseModel
+
+    from api.exports import model_columns, positional
+
+    class Plain(BaseModel):
+        name: str
+        amount: str
+
+    class WithJson(BaseModel):
+        name: str
+        evidence: dict[str, int]
+
+    columns = positional(model_columns(Plain, money={"amount"}))
+    assert [c.get(("a", "1.00")) for c in columns] == ["a", "1.00"]
+    with pytest.raises(TypeError, match="evidence"):
+        positional(model_columns(WithJson))

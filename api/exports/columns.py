@@ -58,7 +58,11 @@ def model_columns(
 def positional(columns: Sequence[Column]) -> list[Column]:
     """``columns`` read from rows that are their values in order (a tuple per row), not objects: what a
     route whose conversion builds such tuples streams, sparing an object and an attribute read per
-    field."""
+    field. Only plain columns (a value shown as it is): one whose value is converted on the way (a dict or
+    list as JSON) is refused here, where the route is defined."""
+    for c in columns:
+        if c.path is None:
+            raise TypeError(f"column {c.name}: a converted value cannot be read from a row of values")
     return [replace(c, get=itemgetter(i), path=None, index=i) for i, c in enumerate(columns)]
 
 
