@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from schema.db import make_engine, normalise_url
 from schema.migrate import upgrade
+from tests import oracle
+from tests.auth import api_client
 
 PG_URL = normalise_url(os.environ.get("OVERSIGHT_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"))
 REQUIRE_SERVICES = os.environ.get("OVERSIGHT_REQUIRE_SERVICES") == "1"
@@ -139,3 +142,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "summaries")
         for line in sorted(lines):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def client(demo_engine: Engine) -> Iterator[TestClient]:
+    """A congress caller of the whole demo province (a module defines its own for another caller)."""
+    with api_client(demo_engine) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_engine: Engine) -> oracle.Warehouse:
+    """What the demo warehouse holds, read directly: the oracle the API's answers are checked against."""
+    return oracle.read(demo_engine)

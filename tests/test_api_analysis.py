@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests import oracle
-from tests.auth import api_client
 
 YEAR = 2025
 PROVINCE = "410000000"
@@ -35,17 +34,6 @@ DIMS = (
     "payee",
 )
 LEVELS = {"exp_func": 3, "gov_eco": 2, "dep_eco": 2}
-
-
-@pytest.fixture(scope="module")
-def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with api_client(demo_engine) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
 
 
 def all_rows(client: TestClient, params: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

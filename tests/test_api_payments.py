@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,18 +9,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests import oracle
-from tests.auth import api_client
-
-
-@pytest.fixture(scope="module")
-def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with api_client(demo_engine) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
 
 
 def every_page(client: TestClient, params: dict[str, Any], limit: int = 37) -> list[dict[str, Any]]:

@@ -20,11 +20,6 @@ def client(demo_engine: Engine) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
-
-
 def test_the_default_scope_is_the_callers_region(client: TestClient, warehouse: oracle.Warehouse) -> None:
     body = client.get("/v1/summary", params={"year": 2025}).json()
     assert body["scope"]["region"] == COUNTY

@@ -7,23 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests import oracle
-from tests.auth import api_client
-
-
-@pytest.fixture(scope="module")
-def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with api_client(demo_engine) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
 
 
 def nodes(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:

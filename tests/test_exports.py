@@ -43,17 +43,6 @@ REASON = {"X-Reveal-Reason": "subsidy case 2025-17"}
 BOM = b"\xef\xbb\xbf"
 
 
-@pytest.fixture(scope="module")
-def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with api_client(demo_engine) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
-
-
 # --- helpers ------------------------------------------------------------------------------------------
 
 

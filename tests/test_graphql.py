@@ -4,7 +4,6 @@ of nesting whatever its breadth, and guardrails that answer attacks with clear e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,12 +15,6 @@ from tests.auth import api_client
 
 PROVINCE = "410000000"
 MEASURES = "budget transferIn transferOut paid plan executionRate payments"
-
-
-@pytest.fixture(scope="module")
-def client(demo_engine: Engine) -> Iterator[TestClient]:
-    with api_client(demo_engine) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -66,11 +66,6 @@ def test_every_operation_is_in_the_permission_table() -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(demo_engine: Engine) -> oracle.Warehouse:
-    return oracle.read(demo_engine)
-
-
-@pytest.fixture(scope="module")
 def clients(demo_engine: Engine) -> Iterator[dict[Body, TestClient]]:
     made = {body: api_client(demo_engine, body=body.value, region=PROVINCE) for body in Body}
     yield made

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Select, select, text
 from sqlalchemy.orm import Session
 from starlette.responses import StreamingResponse
 
-from api.errors import ProblemError
+from api.errors import Unavailable
 from api.exports.spec import (
     Column,
     ExportFormat,
@@ -59,18 +59,13 @@ def _slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(ExportSettings().export_concurrency)
 
 
-class TooManyExports(ProblemError):
-    status = 503
-    title = "Service unavailable"
-
-
 class _Slot:
     """One of the process's export slots, given back exactly once: when the stream ends, or, for an
     answer whose body never started (its client left first), when it is collected."""
 
     def __init__(self) -> None:
         if not _slots().acquire(blocking=False):
-            raise TooManyExports(
+            raise Unavailable(
                 f"{ExportSettings().export_concurrency} exports are being streamed already; retry in a minute"
             )
         self._held = True

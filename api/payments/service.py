@@ -519,12 +519,12 @@ def _walks_ids(session: Session, scope: Scope, search: PaymentSearch) -> bool:
     )
 
 
-_INDEXES: dict[tuple[int, str], bool] = {}
+_INDEXES: dict[tuple[str, str], bool] = {}
 
 
 def _has_index(bind: Any, name: str) -> bool:
-    """Whether the SQLite database holds the index ``name`` (asked once per engine)."""
-    key = (id(bind), name)
+    """Whether the SQLite database holds the index ``name`` (asked once per database file)."""
+    key = (str(bind.url), name)
     if key not in _INDEXES:
         with bind.connect() as conn:
             found = conn.exec_driver_sql(
